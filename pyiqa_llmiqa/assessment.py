@@ -1,0 +1,36 @@
+"""What llmiqa saw and said about one image: the record behind its score."""
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional, Tuple
+
+
+@dataclass
+class RegionScore:
+    """One scored region: kind (mask or complement), bounding box [x, y, w, h], area in pixels."""
+
+    kind: str
+    bbox: Tuple[int, int, int, int]
+    area: int
+    score: float
+    mask: Optional[dict] = None  # COCO RLE, when masks are requested
+
+
+@dataclass
+class Assessment:
+    """The final, global and local scores of one image, with the regions behind them."""
+
+    score: float
+    global_score: float
+    local_score: Optional[float] = None
+    n_masks: int = 0  # masks the segmenter returned
+    n_kept: int = 0  # masks large enough to become regions
+    regions: List[RegionScore] = field(default_factory=list)
+    fallbacks: int = 0  # greedy answers that were not a level (global image and regions)
+    note: str = ''
+
+    def to_dict(self) -> dict:
+        record = asdict(self)
+        for region in record['regions']:
+            region['bbox'] = list(region['bbox'])
+            if region['mask'] is None:
+                del region['mask']
+        return record

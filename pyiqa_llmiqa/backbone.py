@@ -1,0 +1,137 @@
+"""The multimodal LLM: loading it, writing the prompt, and one forward pass for a batch of images.
+
+A backbone is any model that ``AutoModelForImageTextToText`` and ``AutoProcessor`` load from a hub id
+or a local folder. The prompt goes through the processor's own chat template: the standard as the
+system message, then a user turn holding the image and the question, then the generation prompt.
+"""
+import os
+from typing import List, Optional, Sequence
+
+import torch
+from PIL import Image
+from torch import nn
+
+DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16, 'float32': torch.float32}
+
+
+class BackboneLoadError(RuntimeError):
+    """A backbone could not be loaded; the message says why and how to fix it."""
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """``auto`` is bfloat16 where a CUDA GPU supports it, else float32 (half precision is slow on CPUs)."""
+    if name != 'auto':
+        return DTYPES[name]
+    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _load_error(name: str, error: Exception) -> BackboneLoadError:
+    if os.path.isdir(name):
+        fix = (
+            f'the folder {name!r} must hold a model saved with save_pretrained (config.json, weights '
+            'as safetensors) and its processor (tokenizer, image processor, chat template)'
+        )
+    elif os.environ.get('HF_HUB_OFFLINE') == '1':
+        fix = (
+            f'HF_HUB_OFFLINE=1 is set and {name!r} is not in the Hugging Face cache. Download it once '
+            f'where the hub is reachable (`hf download {name}`), or pass a local folder as backbone'
+        )
+    else:
+        fix = (
+            f'check that {name!r} is a hub id of an image-text-to-text model (or a local folder), that '
+            'the hub is reachable, and for gated models that you are logged in (`hf auth login`)'
+        )
+    return BackboneLoadError(f'could not load backbone {name!r}: {fix}. ({type(error).__name__}: {error})')
+
+
+def load_backbone(name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None):
+    """Load processor and model once; raises ``BackboneLoadError`` with the fix on failure."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    try:
+        processor = AutoProcessor.from_pretrained(
+            name, trust_remote_code=trust_remote_code, **(processor_kwargs or {})
+        )
+        model = AutoModelForImageTextToText.from_pretrained(
+            name, dtype=dtype, trust_remote_code=trust_remote_code, **(model_kwargs or {})
+        )
+    except (OSError, ValueError, EnvironmentError) as error:
+        raise _load_error(name, error) from error
+    return processor, model.eval()
+
+
+def render_prompt(processor, system: str, question: str) -> str:
+    """The chat-template text of one query, image placeholder included.
+
+    Families whose template has no system role (it raises, or drops the text) get the standard at
+    the start of the user's text instead.
+    """
+    user = {'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': question}]}
+    messages = [{'role': 'system', 'content': [{'type': 'text', 'text': system}]}, user]
+    try:
+        prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        if system in prompt:
+            return prompt
+    except Exception:  # templates signal an unsupported role by raising
+        pass
+    merged = {'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': f'{system}\n{question}'}]}
+    return processor.apply_chat_template([merged], add_generation_prompt=True, tokenize=False)
+
+
+class MLLMBackbone(nn.Module):
+    """A loaded multimodal LLM that returns next-token logits for a batch of images and one prompt."""
+
+    def __init__(
+        self,
+        name: str,
+        dtype: str = 'auto',
+        trust_remote_code: bool = False,
+        model_kwargs: Optional[dict] = None,
+        processor_kwargs: Optional[dict] = None,
+    ):
+        super().__init__()
+        self.name = name
+        self.processor, model = load_backbone(
+            name, resolve_dtype(dtype), trust_remote_code, model_kwargs, processor_kwargs
+        )
+        if 'device_map' in (model_kwargs or {}):
+            # Placed by accelerate: keep it out of .to(), which would undo the placement.
+            object.__setattr__(self, 'model', model)
+        else:
+            self.model = model
+        self.tokenizer = getattr(self.processor, 'tokenizer', self.processor)
+        self.tokenizer.padding_side = 'left'  # the answer position is the last one in every row
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def encode(self, images: Sequence[Image.Image], prompt: str):
+        """Processor inputs for ``images``, each with the same ``prompt``."""
+        inputs = self.processor(
+            text=[prompt] * len(images),
+            images=[[image] for image in images],
+            return_tensors='pt',
+            padding=True,
+        )
+        return inputs.to(self.device)
+
+    @torch.inference_mode()
+    def next_token_logits(self, images: Sequence[Image.Image], prompt: str) -> torch.Tensor:
+        """Logits (N, vocab) of the token that would follow ``prompt`` for each image: one forward."""
+        inputs = self.encode(images, prompt)
+        for key, value in inputs.items():
+            if torch.is_floating_point(value):
+                inputs[key] = value.to(self.model.dtype)
+        output = self.model(**inputs, logits_to_keep=1, use_cache=False)
+        return output.logits[:, -1, :].float()
+
+    def answer_logits(self, images: List[Image.Image], prompt: str, batch_size: int) -> torch.Tensor:
+        """``next_token_logits`` over ``images`` in batches of at most ``batch_size``."""
+        chunks = [
+            self.next_token_logits(images[start : start + batch_size], prompt)
+            for start in range(0, len(images), batch_size)
+        ]
+        return torch.cat(chunks)

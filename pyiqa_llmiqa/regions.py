@@ -1,0 +1,61 @@
+"""From masks to the regions the model judges: bounding-box crops of the original image.
+
+Each kept mask becomes the bounding box of the mask cut from the original image, its background
+kept (the paper's ablation: 0.885 SRCC on SPAQ against 0.632-0.715 for a mask on a black fill).
+One more region, the complement, covers the pixels that no kept mask covers; it is presented the
+same way as the others: the bounding box of those pixels, cut from the original image.
+"""
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image
+
+MASK, COMPLEMENT = 'mask', 'complement'
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region to score: its kind, bounding box [x, y, w, h] and area, in original pixels."""
+
+    kind: str
+    bbox: Tuple[int, int, int, int]
+    area: int
+    mask_index: Optional[int] = None  # index into the segmenter's masks; None for the complement
+
+
+def mask_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:
+    """The tight bounding box [x, y, w, h] of the True pixels of a non-empty mask."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1], cols[0], cols[-1]
+    return int(x0), int(y0), int(x1 - x0 + 1), int(y1 - y0 + 1)
+
+
+def select_regions(masks: Sequence[np.ndarray], min_region_area: float, complement: bool) -> List[Region]:
+    """The regions of an image: masks of at least ``min_region_area`` (a fraction of the image), then
+    the complement of the kept masks if it is that large too."""
+    if not masks:
+        return []
+    height, width = masks[0].shape
+    min_pixels = min_region_area * height * width
+    regions = []
+    covered = np.zeros((height, width), dtype=bool)
+    for index, mask in enumerate(masks):
+        area = int(mask.sum())
+        if area == 0 or area < min_pixels:
+            continue
+        regions.append(Region(MASK, mask_bbox(mask), area, index))
+        covered |= mask
+    if complement and regions:
+        rest = ~covered
+        area = int(rest.sum())
+        if area > 0 and area >= min_pixels:
+            regions.append(Region(COMPLEMENT, mask_bbox(rest), area))
+    return regions
+
+
+def crop(image: Image.Image, region: Region) -> Image.Image:
+    """The region's bounding box cut from the original image."""
+    x, y, w, h = region.bbox
+    return image.crop((x, y, x + w, y + h))

@@ -1,0 +1,33 @@
+"""Packaging for pyiqa-llmiqa: the `llmiqa` metrics for pyiqa."""
+from setuptools import find_packages, setup
+
+setup(
+    name='pyiqa-llmiqa',
+    version='0.1.0',
+    description='Standard-guided, mix-grained image quality assessment with multimodal LLMs, as pyiqa metrics',
+    long_description=open('README.md', encoding='utf-8').read(),
+    long_description_content_type='text/markdown',
+    python_requires='>=3.9',
+    packages=find_packages(include=['pyiqa_llmiqa', 'pyiqa_llmiqa.*']),
+    package_data={'pyiqa_llmiqa': ['options/*.yml']},
+    install_requires=[
+        'pyiqa>=0.1.16,<0.2',
+        'torch>=2.1',
+        'torchvision',
+        'transformers>=5,<6',
+        'accelerate',
+        'sam2>=1.1',
+        'pycocotools',
+        'pillow',
+        'numpy',
+        'scipy',
+        'pyyaml',
+        'tqdm',
+        'matplotlib',
+    ],
+    extras_require={'test': ['pytest', 'hypothesis']},
+    entry_points={
+        'console_scripts': ['pyiqa-llmiqa=pyiqa_llmiqa.cli:main'],
+        'pyiqa.archs': ['llmiqa=pyiqa_llmiqa.registration:register'],
+    },
+)
