@@ -14,16 +14,24 @@ class LevelTokenError(ValueError):
     """A tokenizer cannot write a quality level as a single token."""
 
 
+def _spelling(tokenizer, text: str) -> List[int]:
+    """Token ids of ``text``, without the whitespace-only tokens some tokenizers put in front."""
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    while len(ids) > 1 and not tokenizer.decode(ids[:1]).strip():
+        ids = ids[1:]
+    return ids
+
+
 def level_token_ids(tokenizer, levels: int) -> List[List[int]]:
     """For each level 1..K, the ids of the single tokens that spell it.
 
-    The bare digit must be one token. A space-prefixed spelling (" 7") that is a distinct single
-    token, as in SentencePiece vocabularies, counts as the same level.
+    The digit must be one token (after any whitespace-only prefix token, as SentencePiece adds). A
+    space-prefixed spelling (" 7") that is a distinct single token counts as the same level.
     """
     ids = []
     for level in range(1, levels + 1):
         digit = str(level)
-        bare = tokenizer.encode(digit, add_special_tokens=False)
+        bare = _spelling(tokenizer, digit)
         if len(bare) != 1:
             raise LevelTokenError(
                 f'the tokenizer {type(tokenizer).__name__} splits the level {digit!r} into '

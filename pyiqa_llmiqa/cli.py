@@ -1,0 +1,39 @@
+"""The `pyiqa-llmiqa` command: score, explain, bench, ceiling and helpers, one module each."""
+import argparse
+import importlib
+import sys
+
+COMMANDS = ('score', 'explain', 'bench', 'ceiling', 'convert_agiqa')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='pyiqa-llmiqa',
+        description='Standard-guided, mix-grained image quality assessment with multimodal LLMs.',
+    )
+    subparsers = parser.add_subparsers(dest='command', required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f'pyiqa_llmiqa.commands.{name}')
+        except ModuleNotFoundError as error:
+            if error.name != f'pyiqa_llmiqa.commands.{name}':
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        return 130
+    except (ValueError, RuntimeError, OSError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""`pyiqa-llmiqa score PATH...`: score image files and folders, one line (or JSON object) each."""
+import json
+import sys
+
+from ..images import ImageLoadError, find_images, load_image
+from ..metric_options import add_metric_arguments, create_metric_from_args
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser('score', help='score image files and folders')
+    parser.add_argument('paths', nargs='+', help='image files or folders (searched recursively)')
+    parser.add_argument('--json', action='store_true', help='one JSON object per image, with the regions')
+    add_metric_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def record(image_path, assessment) -> dict:
+    """The JSON object of one scored image."""
+    details = assessment.to_dict()
+    return {
+        'image': str(image_path),
+        'score': details['score'],
+        'global_score': details['global_score'],
+        'local_score': details['local_score'],
+        'n_masks': details['n_masks'],
+        'n_kept': details['n_kept'],
+        'regions': details['regions'],
+        'fallbacks': details['fallbacks'],
+        'note': details['note'],
+    }
+
+
+def run(args) -> int:
+    paths = find_images(args.paths)
+    if not paths:
+        print(f"error: no image files in {' '.join(args.paths)}", file=sys.stderr)
+        return 2
+    metric = create_metric_from_args(args)
+    failed = 0
+    for path in paths:
+        try:
+            assessment = metric.net.assess([load_image(path)])[0]
+        except ImageLoadError as error:
+            failed += 1
+            print(f'error: {error}', file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(record(path, assessment)), flush=True)
+        else:
+            print(f'{path}\t{assessment.score:.4f}', flush=True)
+    if metric.net.fallback_count:
+        print(f'note: {metric.net.fallback_count} answers were not a level and fell back to the '
+              'likeliest level', file=sys.stderr)
+    if failed:
+        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
+        return 1
+    return 0

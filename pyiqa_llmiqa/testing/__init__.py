@@ -1,0 +1,1 @@
+"""Helpers for tests: tiny local stand-ins for models that cannot be downloaded."""

@@ -1,0 +1,51 @@
+"""Shared fixtures: tiny random-weight backbones saved to disk and loaded like a user's model."""
+import os
+
+os.environ['HF_HUB_OFFLINE'] = '1'  # before anything imports huggingface_hub
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
+
+
+def _boost_level_rows(folder, out, levels=9, scale=3.0, seed=1):
+    """Copy a tiny model, with lm_head rows of the digit tokens made large so answers are digits."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(folder)
+    model = AutoModelForImageTextToText.from_pretrained(folder)
+    ids = [processor.tokenizer.encode(str(k), add_special_tokens=False)[0] for k in range(1, levels + 1)]
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        weight = model.get_output_embeddings().weight
+        weight[ids] = torch.randn(len(ids), weight.shape[1], generator=generator) * scale
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope='session')
+def tiny_backbone(tmp_path_factory):
+    """A tiny Qwen2.5-VL folder whose random answers are mostly not digits."""
+    return str(build_tiny_model('qwen2_5_vl', tmp_path_factory.mktemp('tiny_qwen2_5_vl')))
+
+
+@pytest.fixture(scope='session')
+def digit_backbone(tiny_backbone, tmp_path_factory):
+    """A tiny Qwen2.5-VL folder whose answers are digits."""
+    return str(_boost_level_rows(tiny_backbone, tmp_path_factory.mktemp('tiny_digits')))
+
+
+@pytest.fixture(scope='session')
+def images():
+    """Four small RGB images of different sizes and content."""
+    rng = np.random.default_rng(0)
+    noise = Image.fromarray(rng.integers(0, 256, (72, 96, 3), dtype=np.uint8))
+    ramp = np.linspace(0, 255, 128 * 80, dtype=np.float64).reshape(80, 128)
+    gradient = Image.fromarray(np.stack([ramp, ramp[::-1], np.full_like(ramp, 90)], -1).astype(np.uint8))
+    flat = Image.new('RGB', (64, 64), (200, 40, 40))
+    tall = Image.fromarray(rng.integers(60, 200, (120, 56, 3), dtype=np.uint8))
+    return [noise, gradient, flat, tall]

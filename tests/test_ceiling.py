@@ -1,0 +1,275 @@
+"""Tests for pyiqa_llmiqa.ceiling (the paper's Table 1) and the ``ceiling`` subcommand."""
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pyiqa_llmiqa.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
+from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
+
+HERE = Path(__file__).resolve()
+
+
+def shared_mos_dir():
+    """shared/data/mos: beside the clone (work layout, CI) or inside it."""
+    for root in (HERE.parents[2] / 'shared', HERE.parents[1] / 'shared'):
+        if (root / 'data' / 'mos').is_dir():
+            return root / 'data' / 'mos'
+    return None
+
+
+def shared_file(name):
+    folder = shared_mos_dir()
+    path = folder / name if folder else None
+    if path is None or not path.is_file():
+        pytest.skip(f'shared MOS file {name} not found beside or inside the repository')
+    return path
+
+
+# --- quantize by hand -------------------------------------------------------
+
+def test_equal_width_by_hand():
+    # K (m - 0) / 6 = m / 2 for K = 3: 0, .5, 1, 1.5, 2, 2.5, 3 -> ceil, at least 1
+    np.testing.assert_array_equal(quantize([0, 1, 2, 3, 4, 5, 6], 3, 'equal_width'),
+                                  [1, 1, 1, 2, 2, 3, 3])
+    assert quantize([0, 1, 2, 3, 4, 5, 6], 3).tolist() == [1, 1, 1, 2, 2, 3, 3]  # the default
+
+
+def test_minmax_round_by_hand():
+    # 1 + 2 m / 6: 1, 1.33, 1.67, 2, 2.33, 2.67, 3
+    assert quantize([0, 1, 2, 3, 4, 5, 6], 3, 'minmax_round').tolist() == [1, 1, 2, 2, 2, 3, 3]
+
+
+def test_minmax_round_ties_go_to_even():
+    # 1 + m / 2: 1, 1.5 -> 2, 2, 2.5 -> 2, 3
+    assert quantize([0, 1, 2, 3, 4], 3, 'minmax_round').tolist() == [1, 2, 2, 2, 3]
+
+
+def test_quantize_returns_ints_and_ignores_order():
+    q = quantize([10.0, 0.0, 5.0], 5)
+    assert q.dtype == np.int64
+    assert q.tolist() == [5, 1, 3]  # 5 * 5 / 10 = 2.5 -> 3
+
+
+def test_ceiling_by_hand():
+    # K = 2 on 0..3: 2 m / 3 = 0, .67, 1.33, 2 -> 1, 1, 2, 2.
+    # Centred levels (-.5, -.5, .5, .5) vs centred MOS (-1.5, -.5, .5, 1.5):
+    # r = 2 / (1 * sqrt(5)); Spearman gives the same on the ranks.
+    got = ceiling([0, 1, 2, 3], 2)
+    expected = 2 / math.sqrt(5)
+    assert got['srcc'] == pytest.approx(expected, abs=1e-12)
+    assert got['plcc'] == pytest.approx(expected, abs=1e-12)
+    assert got['value'] == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize('rule', RULES)
+def test_ceiling_is_one_when_levels_fit_the_mos(rule):
+    got = ceiling([1, 2, 3, 4, 5, 3, 2], 5, rule)
+    assert got == pytest.approx({'srcc': 1.0, 'plcc': 1.0, 'value': 1.0})
+
+
+def test_ceiling_is_affine_invariant():
+    rng = np.random.default_rng(7)
+    mos = rng.uniform(0, 1, 400)
+    for rule in RULES:
+        a = ceiling(mos, 7, rule)
+        b = ceiling(mos * 40 + 10, 7, rule)
+        assert a['value'] == pytest.approx(b['value'], abs=1e-9)
+
+
+def test_ceiling_table_shape_and_order():
+    rng = np.random.default_rng(3)
+    mos = rng.normal(50, 15, 500)
+    table = ceiling_table(mos)
+    assert list(table) == [3, 5, 7, 9]
+    for k, row in table.items():
+        assert row == ceiling(mos, k)
+        assert row['value'] == pytest.approx((row['srcc'] + row['plcc']) / 2)
+    assert list(ceiling_table(mos, levels=(9, 4), rule='minmax_round')) == [9, 4]
+    values = [table[k]['value'] for k in (3, 5, 7, 9)]
+    assert values == sorted(values)  # more levels, higher ceiling (here)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(mos=[1, 2, 3], levels=1), 'at least 2'),
+    (dict(mos=[1, 2, 3], levels=2.5), 'integer'),
+    (dict(mos=[1, 2, 3], levels=True), 'integer'),
+    (dict(mos=[1, 2, 3], levels=3, rule='floor'), 'rule must be one of'),
+    (dict(mos=[4, 4, 4], levels=3), 'all MOS values are equal'),
+    (dict(mos=[1, float('nan'), 3], levels=3), 'NaN'),
+    (dict(mos=[], levels=3), 'non-empty'),
+])
+def test_quantize_rejects(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        quantize(**kwargs)
+
+
+def test_ceiling_needs_three_values():
+    with pytest.raises(ValueError, match='at least 3'):
+        ceiling([1, 2], 3)
+
+
+# --- property tests ---------------------------------------------------------
+
+mos_lists = st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False,
+                               allow_infinity=False), min_size=2, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mos=mos_lists, k=st.integers(min_value=2, max_value=20), rule=st.sampled_from(RULES))
+def test_quantize_levels_within_range_and_monotone(mos, k, rule):
+    assume(max(mos) > min(mos))
+    q = quantize(mos, k, rule)
+    assert q.shape == (len(mos),)
+    assert q.min() >= 1 and q.max() <= k
+    order = np.argsort(np.asarray(mos), kind='stable')
+    assert np.all(np.diff(q[order]) >= 0), 'a higher MOS got a lower level'
+    # The ends of the range land on the end levels.
+    assert q[int(np.argmin(mos))] == 1
+    assert q[int(np.argmax(mos))] == k
+
+
+@settings(max_examples=200, deadline=None)
+@given(m1=st.floats(0, 1), m2=st.floats(0, 1), k=st.integers(2, 12), rule=st.sampled_from(RULES))
+def test_quantize_pairwise_monotone(m1, m2, k, rule):
+    # With the range pinned to [0, 1], m1 <= m2 must give level(m1) <= level(m2).
+    q = quantize([0.0, 1.0, m1, m2], k, rule)
+    if m1 <= m2:
+        assert q[2] <= q[3]
+    else:
+        assert q[2] >= q[3]
+
+
+# --- the paper's figure on SPAQ and the README table ---------------------------
+
+def _mos(path):
+    from pyiqa_llmiqa.meta_info import read_meta_info
+    return [m for _, m in read_meta_info(path)]
+
+
+def test_spaq_k7_reproduces_table_1():
+    mos = _mos(shared_file('meta_info_SPAQDataset.csv'))
+    assert len(mos) == 11125
+    assert round(ceiling(mos, 7, 'equal_width')['value'], 4) == 0.9833
+    assert round(ceiling(mos, 7)['value'], 4) == 0.9833
+    assert round(ceiling(mos, 7, 'minmax_round')['value'], 4) == 0.9777
+    # The paper's 0.983 (three decimals) is the equal-width rule's.
+    assert round(ceiling(mos, 7)['value'], 3) == 0.983
+
+
+# Measured figures of shared/data/mos/README.md.
+README_EQUAL_WIDTH = {
+    'meta_info_SPAQDataset.csv': (0.9315, 0.9679, 0.9833, 0.9897),
+    'meta_info_KonIQ10kDataset.csv': (0.8926, 0.9488, 0.9691, 0.9817),
+    'meta_info_KADID10kDataset_withdist.csv': (0.9437, 0.9798, 0.9893, 0.9934),
+}
+
+
+@pytest.mark.parametrize('name', sorted(README_EQUAL_WIDTH))
+def test_readme_table_equal_width(name):
+    table = ceiling_table(_mos(shared_file(name)))
+    got = tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9))
+    assert got == README_EQUAL_WIDTH[name]
+
+
+def test_readme_table_spaq_minmax_round():
+    table = ceiling_table(_mos(shared_file('meta_info_SPAQDataset.csv')), rule='minmax_round')
+    assert tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9)) == (0.8219, 0.9508, 0.9777, 0.9871)
+
+
+def test_readme_table_agiqa(tmp_path):
+    from pyiqa_llmiqa.meta_info import convert_agiqa
+    out = tmp_path / 'meta_info_AGIQA-3K.csv'
+    convert_agiqa(shared_file('AGIQA-3K_data.csv'), out)
+    table = ceiling_table(_mos(out))
+    assert tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9)) == (0.9287, 0.9622, 0.9801, 0.9879)
+
+
+# --- plot -------------------------------------------------------------------
+
+def test_plot_ceiling_writes_a_png(tmp_path):
+    rng = np.random.default_rng(0)
+    table = {'A': ceiling_table(rng.uniform(0, 1, 100)),
+             'B': {3: 0.9, 5: 0.95, 7: 0.97}}
+    out = plot_ceiling(table, tmp_path / 'ceiling.png')
+    data = Path(out).read_bytes()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n'
+    assert len(data) > 1000
+
+
+def test_plot_ceiling_rejects_an_empty_table(tmp_path):
+    with pytest.raises(ValueError, match='empty'):
+        plot_ceiling({}, tmp_path / 'x.png')
+
+
+# --- subcommand -------------------------------------------------------------
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='pyiqa-llmiqa')
+    subparsers = parser.add_subparsers(dest='command', required=True)
+    ceiling_cmd.add_parser(subparsers)
+    return parser
+
+
+def _write(path, text):
+    path.write_text(text, encoding='utf-8')
+    return path
+
+
+def test_cli_defaults():
+    args = _parser().parse_args(['ceiling', '--meta-info', 'a.csv'])
+    assert args.meta_info == ['a.csv']
+    assert args.levels == [3, 5, 7, 9]
+    assert args.rule == 'equal_width'
+    assert args.json is False
+    assert args.run is ceiling_cmd.run
+
+
+def test_cli_table(tmp_path, capsys):
+    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
+               ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
+    b = _write(tmp_path / 'meta_info_BarDataset_withdist.csv',
+               'ref_name,dist_name,dmos\n' + ''.join(f'r.png,{i}.png,{i * i}\n' for i in range(9)))
+    args = _parser().parse_args(['ceiling', '--meta-info', str(a), '--meta-info', str(b),
+                                 '--levels', '3', '7', '--plot', str(tmp_path / 'p.png')])
+    assert args.run(args) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith('|')]
+    assert lines[0].split('|')[1:-1] == [' data set ', ' n ', ' K=3 ', ' K=7 ']
+    assert lines[2].startswith('| Foo | 7 |')
+    assert lines[3].startswith('| Bar | 9 |')
+    expected = ceiling(list(range(7)), 3)['value']
+    assert f'{expected:.4f}' in lines[2]
+    assert (tmp_path / 'p.png').is_file()
+
+
+def test_cli_json(tmp_path, capsys):
+    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
+               ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
+    args = _parser().parse_args(['ceiling', '--meta-info', str(a), '--levels', '3',
+                                 '--rule', 'minmax_round', '--json'])
+    assert args.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out['rule'] == 'minmax_round'
+    got = out['datasets']['Foo']['ceiling']['3']
+    assert got == pytest.approx(ceiling(list(range(7)), 3, 'minmax_round'))
+
+
+def test_cli_bad_file(tmp_path, capsys):
+    bad = _write(tmp_path / 'meta_info_BadDataset.csv', 'img_name,mos\na.jpg,1\nb.jpg,x\n')
+    args = _parser().parse_args(['ceiling', '--meta-info', str(bad)])
+    assert args.run(args) == 2
+    err = capsys.readouterr().err
+    assert 'meta_info_BadDataset.csv' in err and 'line 3' in err
+
+
+def test_cli_spaq(capsys):
+    path = shared_file('meta_info_SPAQDataset.csv')
+    args = _parser().parse_args(['ceiling', '--meta-info', str(path), '--levels', '7'])
+    assert args.run(args) == 0
+    assert '| SPAQ | 11125 | 0.9833 |' in capsys.readouterr().out

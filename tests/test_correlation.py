@@ -1,0 +1,131 @@
+"""Tests for pyiqa_llmiqa.correlation: the four figures, checked against scipy and pyiqa."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from pyiqa_llmiqa.correlation import (FIT_CURVES, check_pairs, correlations, krcc, plcc,
+                                      plcc_fitted, srcc)
+
+
+@pytest.fixture(scope='module')
+def data():
+    rng = np.random.default_rng(1234)
+    pred = rng.normal(0, 1.5, 300)
+    # MOS a logistic function of the prediction, plus noise: the VQEG curve
+    # should straighten it, so the fitted PLCC beats the raw one.
+    mos = 1 + 99 / (1 + np.exp(-1.5 * pred)) + rng.normal(0, 10, pred.size)
+    return pred, mos
+
+
+def test_against_scipy(data):
+    pred, mos = data
+    got = correlations(pred, mos)
+    assert set(got) == {'srcc', 'plcc', 'krcc', 'plcc_fitted'}
+    assert got['srcc'] == pytest.approx(stats.spearmanr(pred, mos)[0], abs=1e-12)
+    assert got['plcc'] == pytest.approx(stats.pearsonr(pred, mos)[0], abs=1e-12)
+    assert got['krcc'] == pytest.approx(stats.kendalltau(pred, mos)[0], abs=1e-12)
+    assert srcc(pred, mos) == got['srcc']
+    assert plcc(pred, mos) == got['plcc']
+    assert krcc(pred, mos) == got['krcc']
+    assert all(isinstance(v, float) for v in got.values())
+
+
+def test_fitted_plcc_is_pyiqas(data):
+    from pyiqa.metrics.correlation_coefficient import calculate_plcc
+
+    pred, mos = data
+    for fit in FIT_CURVES:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            expected = calculate_plcc(pred, mos, fit_scale=fit)
+        assert plcc_fitted(pred, mos, fit=fit) == pytest.approx(expected, abs=1e-9)
+    got = correlations(pred, mos)
+    assert got['plcc_fitted'] > got['plcc']
+    assert got['plcc_fitted'] <= 1.0
+
+
+def test_fitted_plcc_recovers_a_logistic():
+    x = np.linspace(-3, 3, 50)
+    y = 10 / (1 + np.exp(-2 * x)) + 1
+    assert stats.pearsonr(x, y)[0] < 0.99
+    assert plcc_fitted(x, y) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_lower_better_turns_the_sign(data):
+    pred, mos = data
+    up = correlations(pred, mos)
+    down = correlations(-pred, mos, lower_better=True)
+    for key in up:
+        assert down[key] == pytest.approx(up[key], abs=1e-9)
+    flipped = correlations(pred, mos, lower_better=True)
+    for key in ('srcc', 'plcc', 'krcc'):
+        assert flipped[key] == pytest.approx(-up[key], abs=1e-12)
+    assert srcc(-pred, mos, lower_better=True) == pytest.approx(up['srcc'])
+
+
+def test_inputs_are_not_modified(data):
+    pred, mos = data
+    before = pred.copy()
+    correlations(pred, mos, lower_better=True)
+    np.testing.assert_array_equal(pred, before)
+
+
+def test_lists_and_ints_are_accepted():
+    got = correlations([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])
+    assert got['srcc'] == pytest.approx(stats.spearmanr([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])[0])
+
+
+@pytest.mark.parametrize('pred, mos, message', [
+    ([1.0, 2.0], [1.0, 2.0], 'at least 3'),
+    ([], [], 'at least 3'),
+    ([1.0, 2.0, 3.0], [1.0, 2.0], 'differ in length'),
+    ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0], 'differ in length'),
+    ([1.0, float('nan'), 3.0], [1.0, 2.0, 3.0], 'pred holds 1 NaN'),
+    ([1.0, 2.0, 3.0], [1.0, 2.0, float('nan')], 'mos holds 1 NaN'),
+    ([1.0, float('inf'), 3.0], [1.0, 2.0, 3.0], 'infinite'),
+    ([[1.0, 2.0, 3.0]], [1.0, 2.0, 3.0], 'one-dimensional'),
+    (['a', 'b', 'c'], [1.0, 2.0, 3.0], 'numbers'),
+])
+def test_bad_input_raises(pred, mos, message):
+    with pytest.raises(ValueError, match=message):
+        correlations(pred, mos)
+    with pytest.raises(ValueError, match=message):
+        check_pairs(pred, mos)
+
+
+def test_constant_input_gives_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        got = correlations([3, 3, 3, 3, 3], [1, 2, 3, 4, 5])
+    assert all(math.isnan(v) for v in got.values())
+
+
+def test_too_few_pairs_for_the_fit():
+    with pytest.warns(RuntimeWarning, match='at least 4 pairs'):
+        got = correlations([1, 2, 4], [1, 2, 3])
+    assert math.isnan(got['plcc_fitted'])
+    assert got['srcc'] == pytest.approx(1.0)
+    with pytest.warns(RuntimeWarning, match='at least 5 pairs'):
+        assert math.isnan(plcc_fitted([1, 2, 3, 5], [1, 2, 3, 4], fit='logistic_5params'))
+
+
+def test_unknown_fit():
+    with pytest.raises(ValueError, match='fit must be one of'):
+        correlations([1, 2, 3, 4], [1, 2, 3, 4], fit='cubic')
+
+
+def test_fit_that_does_not_converge_gives_nan(monkeypatch, data):
+    import pyiqa.metrics.correlation_coefficient as cc
+
+    def no_convergence(*args, **kwargs):
+        raise RuntimeError('Optimal parameters not found')
+
+    monkeypatch.setattr(cc, 'calculate_plcc', no_convergence)
+    pred, mos = data
+    with pytest.warns(RuntimeWarning, match='did not converge'):
+        got = correlations(pred, mos)
+    assert math.isnan(got['plcc_fitted'])
+    assert got['srcc'] == pytest.approx(stats.spearmanr(pred, mos)[0])
