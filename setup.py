@@ -24,6 +24,7 @@ setup(
         'pyyaml',
         'tqdm',
         'matplotlib',
+        'num2words',  # SmolVLM's processor spells numbers with it
     ],
     extras_require={'test': ['pytest', 'hypothesis']},
     entry_points={

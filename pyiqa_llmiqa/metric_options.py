@@ -55,6 +55,11 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
 def add_metric_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that builds an llmiqa metric takes."""
     parser.add_argument('--metric', default='llmiqa', choices=sorted(PRESETS), help='preset (default: llmiqa)')
+    add_option_arguments(parser)
+
+
+def add_option_arguments(parser: argparse.ArgumentParser) -> None:
+    """--options, --opt and --device: the options of llmiqa metrics, and where they run."""
     parser.add_argument('--options', metavar='FILE.yml', help='YAML mapping of metric options')
     parser.add_argument(
         '--opt', action='append', default=[], metavar='KEY=VALUE',

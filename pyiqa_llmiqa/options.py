@@ -7,10 +7,10 @@ import difflib
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, Optional, Sequence
 
+from .segmenter import DEFAULT_SEGMENTER
 from .standards import build_standard
 
 DEFAULT_BACKBONE = 'Qwen/Qwen2.5-VL-7B-Instruct'
-DEFAULT_SEGMENTER = 'facebook/sam2.1-hiera-large'
 SCORE_MODES = ('greedy', 'expectation')
 DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+from pyiqa_llmiqa.testing.sam2_checkpoints import save_random_sam2_checkpoint
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
 
 
@@ -49,3 +50,15 @@ def images():
     flat = Image.new('RGB', (64, 64), (200, 40, 40))
     tall = Image.fromarray(rng.integers(60, 200, (120, 56, 3), dtype=np.uint8))
     return [noise, gradient, flat, tall]
+
+
+@pytest.fixture(scope='session')
+def sam2_checkpoint(tmp_path_factory):
+    """A random-weight SAM2.1 hiera-tiny checkpoint, saved as sam2 saves its own."""
+    return save_random_sam2_checkpoint(tmp_path_factory.mktemp('sam2') / 'sam2.1_hiera_t_random.pt')
+
+
+# Lowered thresholds so random SAM2 weights return masks; few points keep it fast.
+SAM2_TEST_GENERATOR = {
+    'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0, 'box_nms_thresh': 1.0, 'points_per_side': 2,
+}

@@ -9,27 +9,30 @@ through the same calls a user makes::
 
 Every folder holds the model (safetensors), its processor (tokenizer, image processor, video
 processor where the processor class needs one) and a chat template written in the style of the
-real family.  The tokenizers are byte-level BPE with no merges (the 256 byte symbols) plus the
-family's special tokens, so every digit "1".."9" is a single token.
+real family.  The tokenizers have no merges: byte-level BPE over the 256 byte symbols (Gemma 3:
+SentencePiece-style characters with byte fallback) plus the family's special tokens, so every
+digit "0".."9" is a single token.  Building needs no network; set HF_HUB_OFFLINE=1 when loading.
 
 Command line::
 
     python -m pyiqa_llmiqa.testing.tiny_models FAMILY OUT_DIR [--seed N]
+    python -m pyiqa_llmiqa.testing.tiny_models qwen2_5_vl OUT_DIR --realistic
+
+`build_realistic_qwen2_5_vl` makes a Qwen2.5-VL of realistic shape (about 86M parameters, a
+32k-token byte-level BPE trained on the local Python standard library) for speed benchmarks.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import sys
 from typing import Callable
 
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
+import torch
 
-import torch  # noqa: E402
-
-__all__ = ['FAMILIES', 'build_tiny_model', 'byte_level_vocab']
+__all__ = ['FAMILIES', 'build_tiny_model', 'build_realistic_qwen2_5_vl', 'byte_level_vocab',
+           'train_byte_level_bpe']
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +141,8 @@ def _gemma_tokenizer(specials: tuple[str, ...], **named_tokens):
         vocab[f'<0x{byte:02X}>'] = len(vocab)
     for char in ['\u2581'] + [chr(c) for c in range(33, 127)]:
         vocab.setdefault(char, len(vocab))
-    tokenizer = GemmaTokenizer(vocab=vocab, merges=[], model_max_length=32768, **named_tokens)
+    tokenizer = GemmaTokenizer(vocab=vocab, merges=[], model_max_length=32768, add_bos_token=True,
+                               **named_tokens)
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer.add_special_tokens({'extra_special_tokens': list(specials)})
     return tokenizer
@@ -218,11 +222,11 @@ LLAVA_ONEVISION_CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "<|im_start|>{{ message['role'] }} "
     "{% if message['content'] is string %}"
-    "\n{{ message['content'] }}"
+    "{{ '\\n' + message['content'] }}"
     "{% else %}"
     "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{% endif %}{% endfor %}"
     "{% for part in message['content'] %}{% if part['type'] == 'video' %}<video>{% endif %}{% endfor %}"
-    "{% for part in message['content'] %}{% if part['type'] == 'text' %}\n{{ part['text'] }}{% endif %}{% endfor %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ '\\n' + part['text'] }}{% endif %}{% endfor %}"
     "{% endif %}"
     "<|im_end|>"
     "{% endfor %}"
@@ -300,7 +304,7 @@ JANUS_CHAT_TEMPLATE = (
     "{% else %}"
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}"
-    "{% if not loop.first %}\n{% endif %}<image_placeholder>{% if not loop.last %}\n{% endif %}"
+    "{% if not loop.first %}{{ '\\n' }}{% endif %}<image_placeholder>{% if not loop.last %}{{ '\\n' }}{% endif %}"
     "{% elif part['type'] == 'text' %}"
     "{% if not loop.first and message['content'][loop.index0 - 1]['type'] == 'text' %} {% endif %}"
     "{{ part['text'] | trim }}"
@@ -308,7 +312,7 @@ JANUS_CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% endif %}"
     "{% if not loop.last or add_generation_prompt %}"
-    "{% if role == 'assistant' %}<\uff5cend\u2581of\u2581sentence\uff5c>{% else %}\n\n{% endif %}"
+    "{% if role == 'assistant' %}<\uff5cend\u2581of\u2581sentence\uff5c>{% else %}{{ '\\n\\n' }}{% endif %}"
     "{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|Assistant|>:{% endif %}"
@@ -638,10 +642,17 @@ _BUILDERS: dict[str, Callable] = {
 FAMILIES: tuple[str, ...] = tuple(_BUILDERS)
 
 
+# Tokens that end an assistant turn in some family; generation stops at any that the tokenizer has.
+_END_OF_TURN_TOKENS = ('<|im_end|>', '<|endoftext|>', '<end_of_utterance>', '<end_of_turn>')
+
+
 def _finish_generation_config(model, tokenizer) -> None:
     gen = model.generation_config
     gen.pad_token_id = tokenizer.pad_token_id
-    gen.eos_token_id = tokenizer.eos_token_id
+    vocab = tokenizer.get_vocab()
+    stops = [tokenizer.eos_token_id] + [vocab[t] for t in _END_OF_TURN_TOKENS if t in vocab]
+    stops = list(dict.fromkeys(stops))
+    gen.eos_token_id = stops[0] if len(stops) == 1 else stops
     if getattr(model.config, 'pad_token_id', None) is None:
         try:
             model.config.pad_token_id = tokenizer.pad_token_id
@@ -664,11 +675,132 @@ def build_tiny_model(family: str, path, seed: int = 0) -> pathlib.Path:
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        torch.manual_seed(seed)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model, processor = _BUILDERS[family]()
         _finish_generation_config(model, processor.tokenizer)
+        model.eval()
+        model.save_pretrained(path, safe_serialization=True)
+        processor.save_pretrained(path)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# A realistic-size Qwen2.5-VL (random weights, trained tokenizer) for speed benchmarks
+# --------------------------------------------------------------------------------------------
+
+def _local_text_files(max_bytes: int) -> list[pathlib.Path]:
+    """Python standard-library sources on this machine (sorted, so the corpus is reproducible),
+    skipping tests and third-party packages, up to about `max_bytes`."""
+    import sysconfig
+
+    stdlib = pathlib.Path(sysconfig.get_paths()['stdlib'])
+    skip = {'site-packages', 'dist-packages', 'test', 'tests', 'idlelib', 'lib2to3', 'ensurepip'}
+    files, total = [], 0
+    for file in sorted(stdlib.rglob('*.py')):
+        if skip.intersection(file.relative_to(stdlib).parts):
+            continue
+        size = file.stat().st_size
+        if total + size > max_bytes:
+            break
+        files.append(file)
+        total += size
+    return files
+
+
+def train_byte_level_bpe(vocab_size: int = 32000, max_corpus_bytes: int = 8_000_000):
+    """Train a Qwen-style byte-level BPE on local text; returns (vocab, merges).
+
+    The pre-tokenizer is Qwen2's (numbers are split into single digits), so every digit stays a
+    single token whatever merges are learned.
+    """
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
+    from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior='isolated'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=[])
+
+    def lines():
+        for file in _local_text_files(max_corpus_bytes):
+            yield file.read_text(encoding='utf-8', errors='replace')
+
+    tok.train_from_iterator(lines(), trainer=trainer)
+    import json
+
+    model = json.loads(tok.to_str())['model']
+    merges = [tuple(m.split(' ', 1)) if isinstance(m, str) else tuple(m) for m in model['merges']]
+    return model['vocab'], merges
+
+
+def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
+                               text_hidden: int = 512, text_layers: int = 8,
+                               vision_hidden: int = 512, vision_depth: int = 8,
+                               dtype=torch.float32, max_pixels: int = 12845056,
+                               min_pixels: int = 3136) -> pathlib.Path:
+    """A Qwen2.5-VL-architecture model of realistic shape (about 80M parameters with the
+    defaults), random weights, with a byte-level BPE tokenizer of `vocab_size` tokens trained on
+    the local Python standard library.  For speed benchmarks, not for tests.
+
+    Image processor limits default to the real Qwen2.5-VL ones (min 56x56, max 12.8M pixels).
+    Takes tens of seconds (tokenizer training dominates).
+    """
+    from tokenizers import AddedToken
+    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
+                              Qwen2_5_VLProcessor, Qwen2Tokenizer, Qwen2VLImageProcessor,
+                              Qwen2VLVideoProcessor)
+    from transformers import logging as hf_logging
+
+    specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + _QWEN_VISION_SPECIALS
+    vocab, merges = train_byte_level_bpe(vocab_size - len(specials))
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, eos_token='<|im_end|>',
+                               pad_token='<|endoftext|>', model_max_length=32768)
+    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+    tokenizer.add_special_tokens({'extra_special_tokens': list(specials[1:])})
+
+    heads = max(1, text_hidden // 64)
+    head_dim = text_hidden // heads
+    vision_heads = max(1, vision_hidden // 64)
+    config = Qwen2_5_VLConfig(
+        text_config=dict(
+            hidden_size=text_hidden, intermediate_size=int(text_hidden * 2.6875) // 64 * 64,
+            num_hidden_layers=text_layers, num_attention_heads=heads,
+            num_key_value_heads=max(1, heads // 4), vocab_size=len(tokenizer),
+            max_position_embeddings=32768,
+            rope_parameters=dict(rope_type='default', rope_theta=1e6,
+                                 mrope_section=_mrope_section(head_dim)),
+            bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
+            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        ),
+        vision_config=dict(
+            depth=vision_depth, hidden_size=vision_hidden, intermediate_size=vision_hidden * 27 // 10,
+            num_heads=vision_heads, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+            window_size=112, out_hidden_size=text_hidden,
+            fullatt_block_indexes=list(range(vision_depth // 4 - 1, vision_depth, max(1, vision_depth // 4))),
+        ),
+        **_qwen_ids(tokenizer),
+    )
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = Qwen2_5_VLForConditionalGeneration(config).to(dtype)
+        pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels)
+        processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels),
+                                        tokenizer=tokenizer,
+                                        video_processor=Qwen2VLVideoProcessor(**pixels),
+                                        chat_template=QWEN_VL_CHAT_TEMPLATE)
+        _finish_generation_config(model, tokenizer)
         model.eval()
         model.save_pretrained(path, safe_serialization=True)
         processor.save_pretrained(path)
@@ -682,8 +814,16 @@ def main(argv=None) -> int:
     parser.add_argument('family', choices=FAMILIES)
     parser.add_argument('out_dir')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--realistic', action='store_true',
+                        help='qwen2_5_vl only: an ~86M-parameter model with a trained 32k tokenizer '
+                             '(for speed benchmarks)')
     args = parser.parse_args(argv)
-    path = build_tiny_model(args.family, args.out_dir, seed=args.seed)
+    if args.realistic:
+        if args.family != 'qwen2_5_vl':
+            parser.error('--realistic is only available for qwen2_5_vl')
+        path = build_realistic_qwen2_5_vl(args.out_dir, seed=args.seed)
+    else:
+        path = build_tiny_model(args.family, args.out_dir, seed=args.seed)
     print(path)
     return 0
 
