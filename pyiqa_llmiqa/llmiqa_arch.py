@@ -73,7 +73,7 @@ class LLMIQA(nn.Module):
     def _build_segmenter(self) -> Callable:
         from .segmenter import SAM2Segmenter
 
-        return SAM2Segmenter(self.options.segmenter, self.options.mask_generator)
+        return SAM2Segmenter(self.options.segmenter, self.options.mask_generator, self.options.mask_cache_dir)
 
     def score_crops(self, crops: Sequence[Image.Image]):
         """Levels of many images or crops: one forward pass per batch. Returns (scores, fallback)."""

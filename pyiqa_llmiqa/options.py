@@ -12,6 +12,7 @@ from .standards import build_standard
 
 DEFAULT_BACKBONE = 'Qwen/Qwen2.5-VL-7B-Instruct'
 SCORE_MODES = ('greedy', 'expectation')
+QUANTIZATIONS = ('4bit', '8bit')
 DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
 
 
@@ -31,11 +32,13 @@ class LLMIQAOptions:
     dtype: str = 'auto'
     batch_size: int = 8
     trust_remote_code: bool = False
+    quantization: Optional[str] = None
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     processor_kwargs: Dict[str, Any] = field(default_factory=dict)
     mix_grained: bool = True
     segmenter: Any = DEFAULT_SEGMENTER
     mask_generator: Dict[str, Any] = field(default_factory=dict)
+    mask_cache_dir: Optional[str] = None
     min_region_area: float = 0.001
     complement: bool = True
     global_weight: float = 0.5
@@ -67,11 +70,13 @@ _TYPES = {
     'dtype': (str,),
     'batch_size': (int,),
     'trust_remote_code': (bool,),
+    'quantization': (str, type(None)),
     'model_kwargs': (dict,),
     'processor_kwargs': (dict,),
     'mix_grained': (bool,),
     'segmenter': (str, dict),
     'mask_generator': (dict,),
+    'mask_cache_dir': (str, type(None)),
     'min_region_area': (int, float),
     'complement': (bool,),
     'global_weight': (int, float),
@@ -107,6 +112,8 @@ def _check_values(opts):
         bad('score_mode', f"must be one of {', '.join(SCORE_MODES)}")
     if opts.dtype not in DTYPES:
         bad('dtype', f"must be one of {', '.join(DTYPES)}")
+    if opts.quantization is not None and opts.quantization not in QUANTIZATIONS:
+        bad('quantization', f"must be null or one of {', '.join(QUANTIZATIONS)} (bitsandbytes)")
     if opts.batch_size < 1:
         bad('batch_size', 'must be at least 1')
     if not 0 <= opts.min_region_area < 1:

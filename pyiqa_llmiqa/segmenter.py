@@ -145,8 +145,12 @@ class SAM2Segmenter(torch.nn.Module):
     """
 
     def __init__(self, segmenter: Union[str, Mapping[str, Any]] = DEFAULT_SEGMENTER,
-                 mask_generator: Optional[Mapping[str, Any]] = None):
+                 mask_generator: Optional[Mapping[str, Any]] = None,
+                 cache_dir: Optional[Union[str, os.PathLike]] = None):
         super().__init__()
+        from .mask_cache import MaskCache
+
+        self.cache = MaskCache(cache_dir) if cache_dir else None
         from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
         from sam2.build_sam import build_sam2
 
@@ -207,6 +211,17 @@ class SAM2Segmenter(torch.nn.Module):
                 and image.dtype == np.uint8):
             raise ValueError('expected an HxWx3 uint8 RGB numpy array, got '
                              f'{type(image).__name__} {getattr(image, "shape", "")} {getattr(image, "dtype", "")}')
+        if self.cache is not None:
+            cached = self.cache.get(image, self.settings)
+            if cached is not None:
+                return cached
+        masks = self._generate(image)
+        if self.cache is not None:
+            self.cache.put(image, self.settings, masks)
+        return masks
+
+    def _generate(self, image: np.ndarray) -> List[np.ndarray]:
+        """SAM2's masks for ``image``, largest first."""
         with torch.inference_mode():
             records = self.generator.generate(image)
         masks = [seg.astype(bool) if isinstance(seg, np.ndarray) else decode_masks([seg])[0]
