@@ -60,7 +60,8 @@ class LLMIQA(nn.Module):
         opts = self.options
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
         self.backbone = MLLMBackbone(
-            opts.backbone, opts.dtype, opts.trust_remote_code, opts.model_kwargs, opts.processor_kwargs
+            opts.backbone, opts.dtype, opts.trust_remote_code, opts.model_kwargs, opts.processor_kwargs,
+            opts.share_prefix, opts.quantization,
         )
         self.prompt = render_prompt(self.backbone.processor, self.standard.system_prompt, self.standard.question)
         self.level_ids = level_token_ids(self.backbone.tokenizer, opts.levels)

@@ -31,6 +31,7 @@ class LLMIQAOptions:
     score_mode: str = 'greedy'
     dtype: str = 'auto'
     batch_size: int = 8
+    share_prefix: bool = True
     trust_remote_code: bool = False
     quantization: Optional[str] = None
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
@@ -69,6 +70,7 @@ _TYPES = {
     'score_mode': (str,),
     'dtype': (str,),
     'batch_size': (int,),
+    'share_prefix': (bool,),
     'trust_remote_code': (bool,),
     'quantization': (str, type(None)),
     'model_kwargs': (dict,),
