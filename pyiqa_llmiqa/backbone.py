@@ -153,6 +153,10 @@ class MLLMBackbone(nn.Module):
     def device(self) -> torch.device:
         return self.model.device
 
+    def render_prompt(self, system: str, question: str) -> str:
+        """The prompt of one query through this model's chat template (see ``render_prompt``)."""
+        return render_prompt(self.processor, system, question)
+
     def encode(self, images: Sequence[Image.Image], prompt: str):
         """Processor inputs for ``images``, each with the same ``prompt``."""
         bos = self.tokenizer.bos_token

@@ -17,7 +17,7 @@ from PIL import Image
 from torch import nn
 
 from .assessment import Assessment, RegionScore
-from .backbone import MLLMBackbone, render_prompt
+from .backbone import MLLMBackbone
 from .fusion import fuse
 from .options import resolve_options
 from .regions import crop, select_regions
@@ -63,7 +63,7 @@ class LLMIQA(nn.Module):
             opts.backbone, opts.dtype, opts.trust_remote_code, opts.model_kwargs, opts.processor_kwargs,
             opts.share_prefix, opts.quantization,
         )
-        self.prompt = render_prompt(self.backbone.processor, self.standard.system_prompt, self.standard.question)
+        self.prompt = self.backbone.render_prompt(self.standard.system_prompt, self.standard.question)
         self.level_ids = level_token_ids(self.backbone.tokenizer, opts.levels)
         self.segmenter = None
         if opts.mix_grained:

@@ -12,6 +12,16 @@ ARCH_NAME = 'LLMIQA'
 PRESETS: Dict[str, Dict[str, Any]] = {
     'llmiqa': {'mix_grained': True},
     'llmiqa_global': {'mix_grained': False},
+    # the paper's main model; its hub repository runs its own code, so the user must allow it
+    'llmiqa_owl3': {'mix_grained': True, 'backbone': 'mPLUG/mPLUG-Owl3-7B-241101'},
+    # the paper's Table 3 second model, in the transformers-native conversion
+    'llmiqa_janus': {'mix_grained': True, 'backbone': 'deepseek-community/Janus-Pro-7B'},
+    # for people without a GPU: a 256M-parameter backbone and the smallest SAM2.1
+    'llmiqa_small': {
+        'mix_grained': True,
+        'backbone': 'HuggingFaceTB/SmolVLM-256M-Instruct',
+        'segmenter': 'facebook/sam2.1-hiera-tiny',
+    },
 }
 
 

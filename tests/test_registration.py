@@ -115,3 +115,18 @@ def test_wrong_values_are_named(name, value, expected):
     with pytest.raises(OptionError) as error:
         pyiqa_llmiqa.resolved_options('llmiqa', **{name: value})
     assert expected in str(error.value)
+
+
+def test_every_preset_is_a_full_nr_entry():
+    presets = {'llmiqa', 'llmiqa_global', 'llmiqa_owl3', 'llmiqa_janus', 'llmiqa_small'}
+    assert presets <= set(pyiqa.list_models(metric_mode='NR', filter='llmiqa*'))
+    backbones = {name: DEFAULT_CONFIGS[name]['metric_opts']['backbone'] for name in presets}
+    assert backbones == {
+        'llmiqa': 'Qwen/Qwen2.5-VL-7B-Instruct',
+        'llmiqa_global': 'Qwen/Qwen2.5-VL-7B-Instruct',
+        'llmiqa_owl3': 'mPLUG/mPLUG-Owl3-7B-241101',
+        'llmiqa_janus': 'deepseek-community/Janus-Pro-7B',
+        'llmiqa_small': 'HuggingFaceTB/SmolVLM-256M-Instruct',
+    }
+    assert DEFAULT_CONFIGS['llmiqa_small']['metric_opts']['segmenter'] == 'facebook/sam2.1-hiera-tiny'
+    assert DEFAULT_CONFIGS['llmiqa_owl3']['metric_opts']['trust_remote_code'] is False  # the user must opt in
