@@ -9,7 +9,6 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(include=['pyiqa_llmiqa', 'pyiqa_llmiqa.*']),
-    package_data={'pyiqa_llmiqa': ['options/*.yml']},
     install_requires=[
         'pyiqa>=0.1.16,<0.2',
         'torch>=2.1',

@@ -21,9 +21,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         NAME, help=HELP, description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--meta-info', metavar='CSV', action='append', required=True,
-                        dest='meta_info',
-                        help='pyiqa meta-info CSV (name, MOS); repeat for several data sets')
+    sources = parser.add_mutually_exclusive_group(required=True)
+    sources.add_argument('--meta-info', metavar='CSV', action='append', dest='meta_info',
+                         help='pyiqa meta-info CSV (name, MOS); repeat for several data sets')
+    sources.add_argument('--dataset', metavar='NAME_OR_YAML', nargs='+',
+                         help="data sets as bench takes them (pyiqa names or options YAMLs): their test split's MOS")
+    parser.add_argument('--data-root', metavar='DIR', help='with --dataset: the folder that stands for ./datasets')
     parser.add_argument('--levels', metavar='K', type=int, nargs='+',
                         default=list(DEFAULT_LEVELS),
                         help='numbers of integer levels (default: %(default)s)')
@@ -58,15 +61,24 @@ def format_table(table, levels) -> str:
     return '\n'.join(lines)
 
 
+def _mos_sources(args):
+    """(name, source, MOS list) for each meta-info file or data set named in ``args``."""
+    if args.dataset:
+        from ..bench.datasets import load_datasets
+
+        return [(d.name, spec, [item.mos for item in d.items])
+                for spec in args.dataset for d in load_datasets([spec], args.data_root)]
+    return [(name, str(path), [m for _, m in read_meta_info(path)])
+            for name, path in zip(_unique_names(args.meta_info), args.meta_info)]
+
+
 def run(args) -> int:
     """Print the table; 0 on success, 2 on a bad file or argument."""
     levels = list(dict.fromkeys(args.levels))
     table = {}
     try:
-        for name, path in zip(_unique_names(args.meta_info), args.meta_info):
-            rows = read_meta_info(path)
-            mos = [m for _, m in rows]
-            table[name] = {'file': str(path), 'n': len(mos),
+        for name, source, mos in _mos_sources(args):
+            table[name] = {'file': source, 'n': len(mos),
                            'by_k': ceiling_table(mos, levels, rule=args.rule)}
     except (MetaInfoError, ValueError) as exc:
         print(f'pyiqa-llmiqa ceiling: error: {exc}', file=sys.stderr)

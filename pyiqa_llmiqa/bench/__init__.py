@@ -1,0 +1,1 @@
+"""Benchmarking metrics against human scores: data sets, metrics, resumable scoring, the table."""

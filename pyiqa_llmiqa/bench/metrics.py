@@ -1,0 +1,75 @@
+"""The metrics a benchmark runs: llmiqa presets (with the user's options) and pyiqa's NR metrics.
+
+A :class:`MetricSpec` knows everything the scores depend on before anything is built, so finished
+results can be found, and stale ones told apart, without loading a model.
+"""
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List
+
+from ..registration import PRESETS, resolved_options
+
+
+@dataclass
+class MetricSpec:
+    """A metric by name, with the fully resolved options its scores depend on."""
+
+    name: str
+    options: Dict[str, Any]
+    lower_better: bool
+    overrides: Dict[str, Any]  # keyword arguments for pyiqa.create_metric (llmiqa only)
+
+    @property
+    def is_llmiqa(self) -> bool:
+        return self.name in PRESETS
+
+    def key(self, augment: Dict[str, Any]) -> str:
+        """A short hash of the metric, its options and the data set's preprocessing."""
+        described = {'metric': self.name, 'options': self.options, 'augment': augment}
+        if self.is_llmiqa:  # 'auto' means bfloat16 on a GPU, float32 on a CPU: not the same scores
+            from ..backbone import resolve_dtype
+
+            described['resolved_dtype'] = str(resolve_dtype(self.options['dtype']))
+        text = json.dumps(described, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def build(self, device: str) -> Callable:
+        """A function from an RGB PIL image to its record fields: ``score``, and for llmiqa the details
+        of ``score --json`` (global and local score, regions, fallbacks)."""
+        import pyiqa
+        import torchvision.transforms.functional as TF
+
+        metric = pyiqa.create_metric(self.name, device=device, **self.overrides)
+        if self.is_llmiqa:
+            def score(image):
+                return metric.net.assess([image])[0].to_dict()
+        else:
+            def score(image):
+                return {'score': float(metric(TF.to_tensor(image).unsqueeze(0)).item())}
+        return score
+
+
+def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
+    """The spec of one metric; unknown and full-reference metrics are a ``ValueError``."""
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    from .. import register
+
+    register()
+    if name in PRESETS:
+        return MetricSpec(name, resolved_options(name, **llmiqa_overrides), False, dict(llmiqa_overrides))
+    if name not in DEFAULT_CONFIGS:
+        close = difflib.get_close_matches(name, list(DEFAULT_CONFIGS), n=5)
+        hint = f'; did you mean {", ".join(close)}?' if close else '; pyiqa.list_models() lists them'
+        raise ValueError(f'unknown metric {name!r}{hint}')
+    config = DEFAULT_CONFIGS[name]
+    if config.get('metric_mode') != 'NR':
+        raise ValueError(f'{name} is a {config.get("metric_mode")} metric; bench scores no-reference metrics')
+    return MetricSpec(name, dict(config['metric_opts']), bool(config.get('lower_better', False)), {})
+
+
+def metric_specs(names: List[str], llmiqa_overrides: Dict[str, Any]) -> List[MetricSpec]:
+    """Specs of ``names`` in order, each name once."""
+    return [metric_spec(name, llmiqa_overrides) for name in dict.fromkeys(names)]

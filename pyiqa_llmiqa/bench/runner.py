@@ -1,0 +1,69 @@
+"""Scoring every image of every data set with every metric, resumably, over one or more processes."""
+import gc
+import sys
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from tqdm import tqdm
+
+from ..images import ImageLoadError, load_image
+from .datasets import BenchDataset, Item
+from .metrics import MetricSpec
+from .processes import Processes
+from .store import ResultStore
+
+
+def result_store(out: Path, spec: MetricSpec, dataset: BenchDataset) -> ResultStore:
+    """Where the results of ``spec`` on ``dataset`` live."""
+    return ResultStore(Path(out) / 'predictions' / dataset.name, f'{spec.name}-{spec.key(dataset.augment)}')
+
+
+def score_item(score: Callable, item: Item, transform: Callable) -> dict:
+    """The record of one image: its score, or why it has none."""
+    entry = {'image': item.name, 'mos': item.mos}
+    try:
+        entry.update(score(transform(load_image(item.path))))
+    except ImageLoadError as error:
+        entry['error'] = str(error)
+    except Exception as error:  # one image's failure is recorded; the run goes on
+        entry['error'] = f'{type(error).__name__}: {error}'
+    return entry
+
+
+def run(specs: List[MetricSpec], datasets: List[BenchDataset], out: Path, processes: Processes,
+        device: Optional[str] = None, retry_failed: bool = False) -> None:
+    """Score what is not finished yet; each process takes its shard and appends as it goes."""
+    for spec in specs:
+        score = None
+        for dataset in datasets:
+            store = result_store(out, spec, dataset)
+            order = [item.name for item in dataset.items]
+            if processes.is_main:
+                store.merge(order)
+                store.write_options({'metric': spec.name, 'options': spec.options, 'augment': dataset.augment,
+                                     'key': spec.key(dataset.augment)})
+            processes.barrier()
+            finished = {name for name, r in store.records().items() if 'score' in r or not retry_failed}
+            todo = [item for item in dataset.items if item.name not in finished]
+            if processes.is_main:
+                print(f'{spec.name} on {dataset.name}: {len(dataset.items) - len(todo)} of '
+                      f'{len(dataset.items)} images already done', file=sys.stderr)
+            mine = processes.shard(todo)
+            if mine:
+                score = score or spec.build(processes.device(device))
+                transform = dataset.transform()
+                failed = 0
+                with store.appender(processes.rank) as append, \
+                        tqdm(mine, desc=f'{spec.name} on {dataset.name}', unit='img', dynamic_ncols=True,
+                             disable=not processes.is_main) as bar:
+                    for item in bar:
+                        entry = score_item(score, item, transform)
+                        append(entry)
+                        failed += 'error' in entry
+                        if failed:
+                            bar.set_postfix(failed=failed)
+            processes.barrier()
+            if processes.is_main:
+                store.merge(order)
+        del score
+        gc.collect()
