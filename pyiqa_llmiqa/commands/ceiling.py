@@ -22,8 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         NAME, help=HELP, description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sources = parser.add_mutually_exclusive_group(required=True)
-    sources.add_argument('--meta-info', metavar='CSV', action='append', dest='meta_info',
-                         help='pyiqa meta-info CSV (name, MOS); repeat for several data sets')
+    sources.add_argument('--meta-info', metavar='CSV', nargs='+', action='extend', dest='meta_info',
+                         help='pyiqa meta-info CSVs (name, MOS), one per data set')
     sources.add_argument('--dataset', metavar='NAME_OR_YAML', nargs='+',
                          help="data sets as bench takes them (pyiqa names or options YAMLs): their test split's MOS")
     parser.add_argument('--data-root', metavar='DIR', help='with --dataset: the folder that stands for ./datasets')
