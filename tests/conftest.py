@@ -3,6 +3,8 @@ import os
 
 os.environ['HF_HUB_OFFLINE'] = '1'  # before anything imports huggingface_hub
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -62,3 +64,13 @@ def sam2_checkpoint(tmp_path_factory):
 SAM2_TEST_GENERATOR = {
     'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0, 'box_nms_thresh': 1.0, 'points_per_side': 2,
 }
+
+
+def shared_path(*parts) -> Path:
+    """A file of the project's shared/ folder (beside the clone, as in CI, or inside it); the test
+    is skipped, with the reason, only where that folder is not there."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent.joinpath('shared', *parts)
+        if candidate.is_file():
+            return candidate
+    pytest.skip(f"shared/{'/'.join(parts)} is not beside or inside this checkout")

@@ -12,23 +12,11 @@ from hypothesis import strategies as st
 from pyiqa_llmiqa.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
-HERE = Path(__file__).resolve()
-
-
-def shared_mos_dir():
-    """shared/data/mos: beside the clone (work layout, CI) or inside it."""
-    for root in (HERE.parents[2] / 'shared', HERE.parents[1] / 'shared'):
-        if (root / 'data' / 'mos').is_dir():
-            return root / 'data' / 'mos'
-    return None
+from conftest import shared_path
 
 
 def shared_file(name):
-    folder = shared_mos_dir()
-    path = folder / name if folder else None
-    if path is None or not path.is_file():
-        pytest.skip(f'shared MOS file {name} not found beside or inside the repository')
-    return path
+    return shared_path('data', 'mos', name)
 
 
 # --- quantize by hand -------------------------------------------------------

@@ -1,7 +1,6 @@
 """Tests for pyiqa_llmiqa.meta_info and the ``convert-agiqa`` subcommand."""
 import argparse
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -9,23 +8,11 @@ from pyiqa_llmiqa.commands import convert_agiqa as convert_cmd
 from pyiqa_llmiqa.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
                                     read_meta_info, resolve_image_path)
 
-HERE = Path(__file__).resolve()
-
-
-def shared_mos_dir():
-    """shared/data/mos: beside the clone (work layout, CI) or inside it."""
-    for root in (HERE.parents[2] / 'shared', HERE.parents[1] / 'shared'):
-        if (root / 'data' / 'mos').is_dir():
-            return root / 'data' / 'mos'
-    return None
+from conftest import shared_path
 
 
 def shared_file(name):
-    folder = shared_mos_dir()
-    path = folder / name if folder else None
-    if path is None or not path.is_file():
-        pytest.skip(f'shared MOS file {name} not found beside or inside the repository')
-    return path
+    return shared_path('data', 'mos', name)
 
 
 def write(path, text):

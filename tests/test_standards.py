@@ -1,18 +1,10 @@
 """The prompts are the appendix's, character for character (whitespace normalised)."""
 import re
-from pathlib import Path
 
 import pytest
 
+from conftest import shared_path
 from pyiqa_llmiqa.standards import build_standard, question
-
-
-def _shared_appendix():
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / 'shared' / 'paper' / 'llm-iqa-appendix.txt'
-        if candidate.exists():
-            return candidate
-    pytest.skip('the paper appendix (shared/paper/llm-iqa-appendix.txt) is not beside this checkout')
 
 
 def _normalise(text):
@@ -22,7 +14,7 @@ def _normalise(text):
 @pytest.fixture(scope='module')
 def appendix_prompts():
     """(system, user) pairs of section E in order: word 9, 7, 5, 3, sentence 7, number 7."""
-    lines = _shared_appendix().read_text(encoding='utf-8').splitlines()
+    lines = shared_path('paper', 'llm-iqa-appendix.txt').read_text(encoding='utf-8').splitlines()
     # Drop the page's line numbers, then join typeset lines.
     text = ' '.join(re.sub(r'^\d{3}(\s+\d{3})*\s*', '', line) for line in lines)
     text = _normalise(text.split('E COMPLETE PROMPT', 1)[1].replace('*', ''))
