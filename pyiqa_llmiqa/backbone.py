@@ -5,6 +5,7 @@ or a local folder. The prompt goes through the processor's own chat template: th
 system message, then a user turn holding the image and the question, then the generation prompt.
 """
 import os
+import pickle
 from typing import List, Optional, Sequence
 
 import torch
@@ -29,12 +30,21 @@ def resolve_dtype(name: str) -> torch.dtype:
     return torch.float32
 
 
+def _looks_like_path(name: str) -> bool:
+    """A hub id is ``owner/name``; anything else with a path's shape is meant as a folder."""
+    return name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name
+
+
 def _load_error(name: str, error: Exception) -> BackboneLoadError:
+    """The error for a backbone that did not load, with the fix for the likely cause."""
     if os.path.isdir(name):
         fix = (
             f'the folder {name!r} must hold a model saved with save_pretrained (config.json, weights '
-            'as safetensors) and its processor (tokenizer, image processor, chat template)'
+            'as safetensors) and its processor (tokenizer, image processor, chat template); if its '
+            'weights are corrupt, save or download them again'
         )
+    elif _looks_like_path(name):
+        fix = f'there is no folder {os.path.abspath(os.path.expanduser(name))!r}; pass an existing local folder or a hub id'
     elif os.environ.get('HF_HUB_OFFLINE') == '1':
         fix = (
             f'HF_HUB_OFFLINE=1 is set and {name!r} is not in the Hugging Face cache. Download it once '
@@ -61,6 +71,7 @@ def quantization_config(quantization: Optional[str], dtype: torch.dtype):
 
 def load_backbone(name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None, quantization=None):
     """Load processor and model once; raises ``BackboneLoadError`` with the fix on failure."""
+    from safetensors import SafetensorError
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     model_kwargs = dict(model_kwargs or {})
@@ -74,7 +85,7 @@ def load_backbone(name, dtype, trust_remote_code=False, model_kwargs=None, proce
         model = AutoModelForImageTextToText.from_pretrained(
             name, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
         )
-    except (OSError, ValueError, EnvironmentError) as error:
+    except (OSError, ValueError, SafetensorError, pickle.UnpicklingError) as error:  # also corrupt weights
         raise _load_error(name, error) from error
     return processor, model.eval()
 

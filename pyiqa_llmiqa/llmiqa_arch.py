@@ -18,9 +18,12 @@ from torch import nn
 
 from .assessment import Assessment, RegionScore
 from .backbone import MLLMBackbone
+from .batching import run_in_batches
 from .fusion import fuse
+from .images import fit_pixels, to_rgb
 from .options import resolve_options
-from .regions import crop, select_regions
+from .owl3 import Owl3Backbone, is_owl3
+from .regions import MAX_ASPECT_RATIO, crop, select_regions, too_thin
 from .score_reading import level_token_ids, read_levels
 from .standards import build_standard
 
@@ -29,18 +32,26 @@ class InputError(ValueError):
     """An input image or tensor cannot be scored; the message says which and why."""
 
 
-def tensor_to_images(x: torch.Tensor) -> List[Image.Image]:
-    """(N, C, H, W) floats in [0, 1], C = 1 or 3, to RGB PIL images (exact for 8-bit sources)."""
+def check_tensor(x) -> None:
+    """Raise ``InputError`` unless ``x`` is a float tensor (N, 1 or 3, H, W) in [0, 1], free of NaN."""
     if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] not in (1, 3):
         shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
         raise InputError(f'expected a float tensor of shape (N, 3, H, W) or (N, 1, H, W); got {shape}')
     if not torch.is_floating_point(x):
         raise InputError(f'expected a float tensor in [0, 1]; got dtype {x.dtype}')
-    if torch.isnan(x).any():
+    if x.numel() == 0:
+        raise InputError(f'the input tensor is empty; got shape {tuple(x.shape)}')
+    low, high = torch.aminmax(x.detach())  # both NaN when any value is
+    if torch.isnan(low):
         raise InputError('the input tensor holds NaN values')
-    if x.min() < 0 or x.max() > 1:
-        raise InputError(f'the input tensor must lie in [0, 1]; got min {x.min():.4f}, max {x.max():.4f}')
-    pixels = (x.detach().float() * 255).round().to(torch.uint8).expand(-1, 3, -1, -1)
+    if low < 0 or high > 1:
+        raise InputError(f'the input tensor must lie in [0, 1]; got min {low:.4f}, max {high:.4f}')
+
+
+def tensor_to_images(x: torch.Tensor) -> List[Image.Image]:
+    """(N, C, H, W) floats in [0, 1], C = 1 or 3, to RGB PIL images (exact for 8-bit sources)."""
+    check_tensor(x)
+    pixels = (x.detach().float() * 255).round_().to(torch.uint8).expand(-1, 3, -1, -1)
     return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
 
 
@@ -59,7 +70,8 @@ class LLMIQA(nn.Module):
         self.options = resolve_options(**options)
         opts = self.options
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
-        self.backbone = MLLMBackbone(
+        backbone_class = Owl3Backbone if is_owl3(opts.backbone) else MLLMBackbone
+        self.backbone = backbone_class(
             opts.backbone, opts.dtype, opts.trust_remote_code, opts.model_kwargs, opts.processor_kwargs,
             opts.share_prefix, opts.quantization,
         )
@@ -77,10 +89,17 @@ class LLMIQA(nn.Module):
         return SAM2Segmenter(self.options.segmenter, self.options.mask_generator, self.options.mask_cache_dir)
 
     def score_crops(self, crops: Sequence[Image.Image]):
-        """Levels of many images or crops: one forward pass per batch. Returns (scores, fallback)."""
+        """Levels of many images or crops: one forward pass per batch. Returns (scores, fallback).
+
+        A batch that runs out of memory is split and retried (``batching.run_in_batches``).
+        """
         # Similar sizes share a batch so padding stays small; results do not depend on the order.
         order = sorted(range(len(crops)), key=lambda i: crops[i].width * crops[i].height)
-        logits = self.backbone.answer_logits([crops[i] for i in order], self.prompt, self.options.batch_size)
+        logits = run_in_batches(
+            lambda batch: self.backbone.answer_logits(batch, self.prompt, len(batch)),
+            [crops[i] for i in order],
+            self.options.batch_size,
+        )
         reading = read_levels(logits, self.level_ids, self.options.score_mode)
         scores = torch.empty_like(reading.scores)
         fallback = torch.empty_like(reading.fallback)
@@ -94,10 +113,13 @@ class LLMIQA(nn.Module):
         plans = []
         crops: List[Image.Image] = []
         for image in images:
+            if too_thin(*image.size):
+                raise InputError(f'the image is {image.width}x{image.height} pixels: one side is more than '
+                                 f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse')
             masks = list(self.segmenter(np.asarray(image))) if self.segmenter is not None else []
             regions = select_regions(masks, opts.min_region_area, opts.complement)
             plans.append((len(crops), masks, regions))
-            crops.append(image)
+            crops.append(fit_pixels(image))
             crops.extend(crop(image, region) for region in regions)
         scores, fallback = self.score_crops(crops)
         self.fallback_count += sum(fallback)
@@ -151,7 +173,7 @@ class LLMIQA(nn.Module):
 
     def forward(self, x: Union[torch.Tensor, Sequence[Image.Image]]) -> torch.Tensor:
         """N scores in [1, K] for a float tensor (N, 3, H, W) in [0, 1] (or a list of PIL images)."""
-        images = tensor_to_images(x) if torch.is_tensor(x) else [image.convert('RGB') for image in x]
+        images = tensor_to_images(x) if torch.is_tensor(x) else [to_rgb(image) for image in x]
         scores = [a.score for a in self.assess(images)]
         device = x.device if torch.is_tensor(x) else 'cpu'
         return torch.tensor(scores, dtype=torch.float32, device=device)

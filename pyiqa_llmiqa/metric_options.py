@@ -15,7 +15,12 @@ def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
         key, sep, text = assignment.partition('=')
         if not sep or not key.strip():
             raise ValueError(f'--opt takes KEY=VALUE; got {assignment!r}')
-        value = yaml.safe_load(text) if text.strip() else ''
+        try:
+            value = yaml.safe_load(text) if text.strip() else ''
+        except yaml.YAMLError as error:
+            problem = getattr(error, 'problem', None) or error
+            raise ValueError(f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping '
+                             f'({problem})') from None
         *parents, leaf = key.strip().split('.')
         target = options
         for parent in parents:

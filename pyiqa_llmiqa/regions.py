@@ -4,6 +4,8 @@ Each kept mask becomes the bounding box of the mask cut from the original image,
 kept (the paper's ablation: 0.885 SRCC on SPAQ against 0.632-0.715 for a mask on a black fill).
 One more region, the complement, covers the pixels that no kept mask covers; it is presented the
 same way as the others: the bounding box of those pixels, cut from the original image.
+A region whose box is a sliver (one side over ``MAX_ASPECT_RATIO`` times the other) is not kept:
+Qwen-VL processors refuse such images, and no quality can be read from them.
 """
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -11,7 +13,15 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from .images import fit_pixels
+
 MASK, COMPLEMENT = 'mask', 'complement'
+MAX_ASPECT_RATIO = 200  # Qwen-VL image processors refuse images with a more extreme aspect ratio
+
+
+def too_thin(width: int, height: int) -> bool:
+    """Whether one side is more than ``MAX_ASPECT_RATIO`` times the other."""
+    return max(width, height) > MAX_ASPECT_RATIO * min(width, height)
 
 
 @dataclass(frozen=True)
@@ -33,8 +43,8 @@ def mask_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:
 
 
 def select_regions(masks: Sequence[np.ndarray], min_region_area: float, complement: bool) -> List[Region]:
-    """The regions of an image: masks of at least ``min_region_area`` (a fraction of the image), then
-    the complement of the kept masks if it is that large too."""
+    """The regions of an image: masks of at least ``min_region_area`` (a fraction of the image) and
+    not ``too_thin``, then the complement of the kept masks if it qualifies too."""
     if not masks:
         return []
     height, width = masks[0].shape
@@ -45,17 +55,21 @@ def select_regions(masks: Sequence[np.ndarray], min_region_area: float, compleme
         area = int(mask.sum())
         if area == 0 or area < min_pixels:
             continue
-        regions.append(Region(MASK, mask_bbox(mask), area, index))
+        bbox = mask_bbox(mask)
+        if too_thin(*bbox[2:]):
+            continue
+        regions.append(Region(MASK, bbox, area, index))
         covered |= mask
     if complement and regions:
         rest = ~covered
         area = int(rest.sum())
-        if area > 0 and area >= min_pixels:
-            regions.append(Region(COMPLEMENT, mask_bbox(rest), area))
+        bbox = mask_bbox(rest) if area > 0 and area >= min_pixels else None
+        if bbox is not None and not too_thin(*bbox[2:]):
+            regions.append(Region(COMPLEMENT, bbox, area))
     return regions
 
 
 def crop(image: Image.Image, region: Region) -> Image.Image:
-    """The region's bounding box cut from the original image."""
+    """The region's bounding box cut from the original image (downscaled beyond ``MODEL_MAX_PIXELS``)."""
     x, y, w, h = region.bbox
-    return image.crop((x, y, x + w, y + h))
+    return fit_pixels(image, (x, y, x + w, y + h))

@@ -12,8 +12,9 @@ ARCH_NAME = 'LLMIQA'
 PRESETS: Dict[str, Dict[str, Any]] = {
     'llmiqa': {'mix_grained': True},
     'llmiqa_global': {'mix_grained': False},
-    # the paper's main model; its hub repository runs its own code, so the user must allow it
-    'llmiqa_owl3': {'mix_grained': True, 'backbone': 'mPLUG/mPLUG-Owl3-7B-241101'},
+    # the paper's main model, in the revision out when Dog-IQA appeared (2024-10) and the one
+    # verified here; its hub repository runs its own code, so the user must allow it
+    'llmiqa_owl3': {'mix_grained': True, 'backbone': 'mPLUG/mPLUG-Owl3-7B-240728'},
     # the paper's Table 3 second model, in the transformers-native conversion
     'llmiqa_janus': {'mix_grained': True, 'backbone': 'deepseek-community/Janus-Pro-7B'},
     # for people without a GPU: a 256M-parameter backbone and the smallest SAM2.1
@@ -48,12 +49,15 @@ def resolved_options(name: str, **overrides) -> Dict[str, Any]:
 
 
 def register() -> None:
-    """Add the presets to pyiqa's ``DEFAULT_CONFIGS`` and the arch to ``ARCH_REGISTRY``."""
+    """Add the presets to pyiqa's ``DEFAULT_CONFIGS`` and the arch to ``ARCH_REGISTRY``; route
+    llmiqa metrics' file inputs through ``load_image`` (``pyiqa_inputs``)."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
     from .llmiqa_arch import LLMIQA
+    from .pyiqa_inputs import route_llmiqa_inputs
 
     ARCH_REGISTRY.register(LLMIQA, name=ARCH_NAME, override=True)
+    route_llmiqa_inputs()  # llmiqa metrics read files with load_image (EXIF, clear errors)
     for name in PRESETS:
         DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name))

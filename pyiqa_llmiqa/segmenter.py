@@ -1,7 +1,8 @@
 """SAM2 automatic mask generation with the paper's settings (LLM-IQA appendix, Table 2).
 
-``SAM2Segmenter`` wraps sam2's ``SAM2AutomaticMaskGenerator``: an ``nn.Module`` that owns the SAM2
-model (so ``.to(device)`` moves it) and maps an RGB uint8 image to a list of bool masks.
+``SAM2Segmenter`` wraps sam2's ``SAM2AutomaticMaskGenerator`` (as ``LeanMaskGenerator``, which gives
+the same masks faster): an ``nn.Module`` that owns the SAM2 model (so ``.to(device)`` moves it)
+and maps an RGB uint8 image to a list of bool masks.
 
 Notes on sam2 1.1.0 that shape this module:
 - the generator's predictor reads its device from the model's parameters, so moving the model
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from .rle import decode_masks
+from .segment_scale import SEGMENT_MAX_SIDE, downscale, upscale_mask
 
 # Table 2 of the paper's appendix; every other generator argument keeps sam2's default.
 PAPER_MASK_GENERATOR: Dict[str, Any] = {
@@ -72,10 +74,13 @@ def resolve_sam2_config(name: str) -> str:
 
 
 def _generator_arg_names() -> List[str]:
+    """sam2's generator arguments and LeanMaskGenerator's own (``autocast_dtype``)."""
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-    params = inspect.signature(SAM2AutomaticMaskGenerator.__init__).parameters.values()
-    return sorted(p.name for p in params
-                  if p.name not in ('self', 'model') and p.kind is not p.VAR_KEYWORD)
+
+    from .lean_mask_generator import LeanMaskGenerator
+    params = [*inspect.signature(SAM2AutomaticMaskGenerator.__init__).parameters.values(),
+              *inspect.signature(LeanMaskGenerator.__init__).parameters.values()]
+    return sorted({p.name for p in params if p.name not in ('self', 'model') and p.kind is not p.VAR_KEYWORD})
 
 
 def generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -141,7 +146,7 @@ class SAM2Segmenter(torch.nn.Module):
             the Hugging Face cache or hub) or a mapping ``{'config': <sam2 config name, short forms
             accepted>, 'checkpoint': <local .pt path>}``. Random weights are never used.
         mask_generator: ``SAM2AutomaticMaskGenerator`` keyword overrides, merged over
-            ``PAPER_MASK_GENERATOR``.
+            ``PAPER_MASK_GENERATOR``, and ``autocast_dtype`` (see ``LeanMaskGenerator``).
     """
 
     def __init__(self, segmenter: Union[str, Mapping[str, Any]] = DEFAULT_SEGMENTER,
@@ -151,8 +156,9 @@ class SAM2Segmenter(torch.nn.Module):
         from .mask_cache import MaskCache
 
         self.cache = MaskCache(cache_dir) if cache_dir else None
-        from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
         from sam2.build_sam import build_sam2
+
+        from .lean_mask_generator import LeanMaskGenerator
 
         self.generator_kwargs = generator_settings(mask_generator)
         if isinstance(segmenter, str):
@@ -181,7 +187,8 @@ class SAM2Segmenter(torch.nn.Module):
         load_sam2_state(model, state, f'{self.checkpoint} (config {self.config})')
         self.model = model  # a registered submodule: .to(device) moves it
         # The generator's predictor reads the device from self.model's parameters on every call.
-        self.generator = SAM2AutomaticMaskGenerator(self.model, **self.generator_kwargs)
+        # LeanMaskGenerator: the stock generator's masks with less work per point prompt.
+        self.generator = LeanMaskGenerator(self.model, **self.generator_kwargs)
 
     @property
     def device(self) -> torch.device:
@@ -199,13 +206,15 @@ class SAM2Segmenter(torch.nn.Module):
             'config': self.config,
             'checkpoint': {'name': self.checkpoint.name, 'size': stat.st_size, 'sha256': digest.hexdigest()},
             'mask_generator': dict(self.generator_kwargs),
+            'max_side': SEGMENT_MAX_SIDE,
         }
 
     def forward(self, image: np.ndarray) -> List[np.ndarray]:
         """Segment an HxWx3 uint8 RGB image.
 
         Returns SAM2's masks as bool HxW arrays, sorted by area (pixel count) descending; masks of
-        equal area keep SAM2's order.
+        equal area keep SAM2's order. Images with a side over ``SEGMENT_MAX_SIDE`` are segmented
+        at that size; their masks are scaled back to HxW.
         """
         if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
                 and image.dtype == np.uint8):
@@ -221,10 +230,14 @@ class SAM2Segmenter(torch.nn.Module):
         return masks
 
     def _generate(self, image: np.ndarray) -> List[np.ndarray]:
-        """SAM2's masks for ``image``, largest first."""
+        """SAM2's masks for ``image``, largest first; a large image is segmented downscaled
+        (``segment_scale``) and its masks scaled back to the original size."""
+        small = downscale(image)
         with torch.inference_mode():
-            records = self.generator.generate(image)
+            records = self.generator.generate(small)
         masks = [seg.astype(bool) if isinstance(seg, np.ndarray) else decode_masks([seg])[0]
                  for seg in (r['segmentation'] for r in records)]
+        if small is not image:
+            masks = [upscale_mask(mask, image.shape[:2]) for mask in masks]
         areas = np.array([int(m.sum()) for m in masks], dtype=np.int64)
         return [masks[i] for i in np.argsort(-areas, kind='stable')]

@@ -107,3 +107,11 @@ def test_missing_backbone_offline_names_the_fix():
 
     with pytest.raises(BackboneLoadError, match='HF_HUB_OFFLINE=1 is set and .* is not in the Hugging Face cache'):
         _metric('nobody/no-such-model')
+
+
+def test_missing_local_folder_is_named(tmp_path):
+    from pyiqa_llmiqa.backbone import BackboneLoadError
+
+    missing = tmp_path / 'no-such-folder'
+    with pytest.raises(BackboneLoadError, match=f"there is no folder '{missing}'"):
+        _metric(str(missing))

@@ -124,7 +124,7 @@ def test_every_preset_is_a_full_nr_entry():
     assert backbones == {
         'llmiqa': 'Qwen/Qwen2.5-VL-7B-Instruct',
         'llmiqa_global': 'Qwen/Qwen2.5-VL-7B-Instruct',
-        'llmiqa_owl3': 'mPLUG/mPLUG-Owl3-7B-241101',
+        'llmiqa_owl3': 'mPLUG/mPLUG-Owl3-7B-240728',
         'llmiqa_janus': 'deepseek-community/Janus-Pro-7B',
         'llmiqa_small': 'HuggingFaceTB/SmolVLM-256M-Instruct',
     }

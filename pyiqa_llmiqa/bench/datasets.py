@@ -125,9 +125,16 @@ def _check_files(key: str, options: Dict[str, Any], root: str) -> None:
                                f"the split needs pyiqa's own meta-info file: {download_hint(key, options, root)}")
 
 
-def _name_in_root(path: str, root: str) -> str:
+def _name_in_root(path: str, root: str, meta_info_file: str) -> str:
+    """The image's name under ``root``; a name in the meta-info file that leads outside is refused."""
     name = Path(os.path.relpath(path, root)).as_posix()
-    resolve_image_path(root, name)  # refuses names that leave the root
+    try:
+        resolve_image_path(root, name)
+    except ValueError:
+        raise DatasetError(
+            f'{meta_info_file}: the image {path} lies outside the data root {root}; image names must be '
+            'relative paths inside it (no absolute paths, no ..)'
+        ) from None
     return name
 
 
@@ -145,7 +152,8 @@ def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = N
     except (AssertionError, KeyError, IndexError, ValueError, OSError) as error:
         raise DatasetError(f'{key}: pyiqa cannot read the data set ({type(error).__name__}: {error})') from None
     root = options['dataroot_target']
-    items = [Item(_name_in_root(row[-2], root), Path(row[-2]), float(row[-1])) for row in dataset.paths_mos]
+    meta_info = options['meta_info_file']
+    items = [Item(_name_in_root(row[-2], root, meta_info), Path(row[-2]), float(row[-1])) for row in dataset.paths_mos]
     if not items:
         raise DatasetError(f'{key}: no images in the {options["phase"]} split of {options["meta_info_file"]}')
     missing = sum(not item.path.is_file() for item in items)

@@ -2,7 +2,9 @@
 import json
 import sys
 
+from ..batching import OutOfMemoryError
 from ..images import ImageLoadError, find_images, load_image
+from ..llmiqa_arch import InputError
 from ..metric_options import add_metric_arguments, create_metric_from_args
 
 
@@ -30,6 +32,15 @@ def record(image_path, assessment) -> dict:
     }
 
 
+def failure(path, error: Exception) -> str:
+    """Why one image has no score, naming the file."""
+    if isinstance(error, ImageLoadError):
+        return str(error)  # names the file already
+    if isinstance(error, (InputError, OutOfMemoryError)):
+        return f'{path}: {error}'
+    return f'{path}: {type(error).__name__}: {error}'
+
+
 def run(args) -> int:
     paths = find_images(args.paths)
     if not paths:
@@ -40,9 +51,9 @@ def run(args) -> int:
     for path in paths:
         try:
             assessment = metric.net.assess([load_image(path)])[0]
-        except ImageLoadError as error:
+        except Exception as error:  # one image's failure is reported; the others are still scored
             failed += 1
-            print(f'error: {error}', file=sys.stderr)
+            print(f'error: {failure(path, error)}', file=sys.stderr)
             continue
         if args.json:
             print(json.dumps(record(path, assessment)), flush=True)

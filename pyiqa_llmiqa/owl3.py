@@ -1,0 +1,163 @@
+"""mPLUG-Owl3 as a backbone: its own processor and image tokens, logits from one forward pass.
+
+mPLUG-Owl3 is not part of transformers: its hub repository carries its model code, which runs only
+with ``trust_remote_code=True``. Its processor (``model.init_processor(tokenizer)``) takes one
+conversation and its images; a ``<|image|>`` in the user's text stands for the image, which the
+processor cuts into tiles, each with its own ``<|image|>`` token. The image features do not enter
+the token sequence: they are attended to from a few decoder layers, located by ``media_offset``.
+
+The prompt is the processor's chat template: a system turn with the standard, a user turn of
+``<|image|>``, a new line and the question, and an opened assistant turn. A batch is encoded one
+image at a time and padded on the right, so every real token sees exactly what it would see
+alone; the logits are read at each row's last real token.
+"""
+import copy
+import json
+import os
+from typing import List, Optional, Sequence
+
+import torch
+from PIL import Image
+from torch import nn
+
+from .backbone import _load_error, resolve_dtype
+from .options import OptionError
+
+IMAGE_TOKEN = '<|image|>'
+MODEL_KWARGS = ('attn_implementation',)
+
+
+def is_owl3(name: str) -> bool:
+    """Whether backbone ``name`` is mPLUG-Owl3: a folder whose config says so, or a hub id naming it."""
+    config = os.path.join(name, 'config.json')
+    if os.path.isfile(config):
+        with open(config, encoding='utf-8') as handle:
+            return json.load(handle).get('model_type') == 'mplugowl3'
+    return 'mplug-owl3' in name.lower()
+
+
+def check_owl3_options(name: str, trust_remote_code: bool, model_kwargs: dict, quantization: Optional[str]) -> None:
+    """Refuse, before anything is downloaded, what the mPLUG-Owl3 backbone cannot or may not do."""
+    if not trust_remote_code:
+        raise OptionError(
+            f'option \'trust_remote_code\': the backbone {name!r} is mPLUG-Owl3, which transformers does '
+            'not include: it runs Python code from the model\'s hub repository (modeling_mplugowl3.py '
+            'and the files it imports). Allow that explicitly with trust_remote_code=True '
+            "(pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True), `trust_remote_code: true` in "
+            'an options file, or --opt trust_remote_code=true on the command line)'
+        )
+    if quantization is not None:
+        raise OptionError(f'option \'quantization\': not available for the mPLUG-Owl3 backbone; got {quantization!r}')
+    unknown = sorted(set(model_kwargs) - set(MODEL_KWARGS))
+    if unknown:
+        raise OptionError(
+            f"option 'model_kwargs': the mPLUG-Owl3 backbone takes only {', '.join(MODEL_KWARGS)}; got {unknown}"
+        )
+
+
+def collate(features: Sequence[dict], pad_id: int):
+    """One batch from the processor's outputs for single images: right padding, media offsets renumbered.
+
+    Returns input_ids (N, L), pixel_values (all tiles), media_offset and the real lengths (N,).
+    ``media_offset`` comes in one of two forms: a tensor (1, L, 2) per image holding, for each
+    token, the range of tiles it may attend to (numbered over the whole batch, so shifted by the
+    tiles of the rows before; padding repeats the last token's range), or a list holding one
+    tensor of the positions of its ``<|image|>`` tokens (kept as they are, one per row).
+    """
+    lengths = [f['input_ids'].shape[1] for f in features]
+    width = max(lengths)
+    input_ids = torch.full((len(features), width), pad_id, dtype=torch.long)
+    for row, feature in enumerate(features):
+        input_ids[row, : lengths[row]] = feature['input_ids'][0]
+    if torch.is_tensor(features[0]['media_offset']):
+        offsets, tiles_before = [], 0
+        for feature in features:
+            offset = feature['media_offset']
+            padding = offset[:, -1:].expand(1, width - offset.shape[1], offset.shape[2])
+            offsets.append(torch.cat([offset, padding], dim=1) + tiles_before)
+            tiles_before += len(feature['pixel_values'])
+        media_offset = torch.cat(offsets)
+    else:
+        media_offset = [positions for feature in features for positions in feature['media_offset']]
+    pixel_values = torch.cat([f['pixel_values'] for f in features])
+    return input_ids, pixel_values, media_offset, torch.tensor(lengths)
+
+
+class Owl3Backbone(nn.Module):
+    """mPLUG-Owl3 with the interface of ``MLLMBackbone``: ``render_prompt`` and ``answer_logits``.
+
+    ``processor_kwargs`` go to each call of Owl3's processor (``cut_enable: false`` scores the image
+    at 384 x 384 without tiles); ``model_kwargs`` takes ``attn_implementation`` (default ``sdpa``);
+    ``share_prefix`` does not apply and is ignored.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        dtype: str = 'auto',
+        trust_remote_code: bool = False,
+        model_kwargs: Optional[dict] = None,
+        processor_kwargs: Optional[dict] = None,
+        share_prefix: bool = True,
+        quantization: Optional[str] = None,
+    ):
+        super().__init__()
+        model_kwargs = dict(model_kwargs or {})
+        check_owl3_options(name, trust_remote_code, model_kwargs, quantization)
+        from .owl3_loading import load_owl3
+
+        self.name = name
+        try:
+            self.model, self.tokenizer = load_owl3(name, resolve_dtype(dtype), **model_kwargs)
+        except (OSError, ValueError) as error:
+            raise _load_error(name, error) from error
+        self.processor = self.model.init_processor(self.tokenizer)
+        self.processor_kwargs = dict(processor_kwargs or {})
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def render_prompt(self, system: str, question: str) -> tuple:
+        """The conversation of one query, in the message form Owl3's processor takes."""
+        return (
+            {'role': 'system', 'content': system},
+            {'role': 'user', 'content': f'{IMAGE_TOKEN}\n{question}'},
+            {'role': 'assistant', 'content': ''},  # opens the answer; the processor writes no end
+        )
+
+    def encode(self, images: Sequence[Image.Image], prompt: tuple):
+        """Model inputs for ``images``, each with the conversation ``prompt``; see ``collate``."""
+        # The processor writes the tiles into the messages it is given: each call gets a copy.
+        features = [
+            self.processor(copy.deepcopy(list(prompt)), images=[image], videos=None, **self.processor_kwargs)
+            for image in images
+        ]
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        return collate(features, pad_id)
+
+    @torch.inference_mode()
+    def next_token_logits(self, images: Sequence[Image.Image], prompt: tuple) -> torch.Tensor:
+        """Logits (N, vocab) of the token that would follow ``prompt`` for each image: one forward."""
+        input_ids, pixel_values, media_offset, lengths = self.encode(images, prompt)
+        device, dtype = self.device, next(self.model.parameters()).dtype
+        if torch.is_tensor(media_offset):
+            media_offset = media_offset.to(device)
+        else:
+            media_offset = [positions.to(device) for positions in media_offset]
+        output = self.model(
+            pixel_values=pixel_values.to(device, dtype),
+            input_ids=input_ids.to(device),
+            media_offset=media_offset,
+            use_cache=False,
+        )
+        rows = torch.arange(len(lengths), device=output.logits.device)
+        return output.logits[rows, lengths.to(rows.device) - 1].float()
+
+    def answer_logits(self, images: List[Image.Image], prompt: tuple, batch_size: int) -> torch.Tensor:
+        """``next_token_logits`` over ``images`` in batches of at most ``batch_size``."""
+        chunks = [
+            self.next_token_logits(images[start : start + batch_size], prompt)
+            for start in range(0, len(images), batch_size)
+        ]
+        return torch.cat(chunks)
