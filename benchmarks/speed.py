@@ -198,6 +198,7 @@ def bench_scoring(args, backbone, images, report):
 
     import pyiqa_llmiqa  # noqa: F401
     from pyiqa_llmiqa.backbone import render_prompt
+    from pyiqa_llmiqa.batching import batch_size_for
     from pyiqa_llmiqa.regions import crop, select_regions
 
     current = {}
@@ -211,7 +212,7 @@ def bench_scoring(args, backbone, images, report):
     counter = ForwardCounter(model)
     weights = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
     report['backbone'] = {'path': str(backbone), 'parameters': sum(p.numel() for p in model.parameters()),
-                          'weight_bytes': weights, 'dtype': str(model.dtype), 'batch_size': net.options.batch_size}
+                          'weight_bytes': weights, 'dtype': str(model.dtype), 'batch_size': batch_size_for(net.backbone.device, net.options.batch_size)}
     identical = True
     for index, (name, image) in enumerate(images):
         current['masks'] = given_masks(image.height, image.width, args.regions)
@@ -245,7 +246,7 @@ def bench_scoring(args, backbone, images, report):
         row['identical_greedy_scores'] = row['naive']['scores'] == row['project']['scores']
         identical &= row['identical_greedy_scores']
         row['activation_bytes'] = batch_activation_bytes(model, processor, crops, prompt,
-                                                          min(net.options.batch_size, len(crops)), args.device)
+                                                          min(batch_size_for(net.backbone.device, net.options.batch_size), len(crops)), args.device)
         row['naive_over_project'] = row['naive']['best_seconds'] / row['project']['best_seconds']
         row['project_over_floor'] = row['project']['best_seconds'] / row['floor']['best_seconds']
         row['project_peak_over_weights_plus_activations'] = (
@@ -272,9 +273,17 @@ def bench_sam2(args, checkpoint, images, report):
 
     model = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)}).to(args.device).model
     encoder = {'seconds': 0.0}
-    model.image_encoder.register_forward_pre_hook(lambda *a: encoder.update(start=time.perf_counter()))
-    model.image_encoder.register_forward_hook(
-        lambda *a: encoder.update(seconds=encoder['seconds'] + time.perf_counter() - encoder['start']))
+
+    def clock(*_, done=False):  # a forward (pre-)hook; returns None, so it changes nothing
+        if args.device.startswith('cuda'):
+            torch.cuda.synchronize()
+        if done:
+            encoder['seconds'] += time.perf_counter() - encoder['start']
+        else:
+            encoder['start'] = time.perf_counter()
+
+    model.image_encoder.register_forward_pre_hook(clock)
+    model.image_encoder.register_forward_hook(partial(clock, done=True))
 
     def run(generator, image):
         encoder['seconds'] = 0.0

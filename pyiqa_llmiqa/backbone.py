@@ -6,7 +6,7 @@ system message, then a user turn holding the image and the question, then the ge
 """
 import os
 import pickle
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from PIL import Image
@@ -192,11 +192,3 @@ class MLLMBackbone(nn.Module):
             return self.shared_prefix(inputs)
         output = self.model(**inputs, logits_to_keep=1, use_cache=False)
         return output.logits[:, -1, :].float()
-
-    def answer_logits(self, images: List[Image.Image], prompt: str, batch_size: int) -> torch.Tensor:
-        """``next_token_logits`` over ``images`` in batches of at most ``batch_size``."""
-        chunks = [
-            self.next_token_logits(images[start : start + batch_size], prompt)
-            for start in range(0, len(images), batch_size)
-        ]
-        return torch.cat(chunks)

@@ -10,6 +10,17 @@ from typing import Callable, Sequence
 import torch
 
 
+GPU_BATCH_SIZE = 8
+
+
+def batch_size_for(device: torch.device, batch_size=None) -> int:
+    """``batch_size``, or by default 8 on a GPU (batching pays) and 1 on a CPU (a padded batch only
+    adds work there: measured in benchmarks/speed.py)."""
+    if batch_size is not None:
+        return batch_size
+    return GPU_BATCH_SIZE if torch.device(device).type == 'cuda' else 1
+
+
 class OutOfMemoryError(RuntimeError):
     """One input alone does not fit in memory; the message says what to change."""
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from .assessment import Assessment, RegionScore
 from .backbone import MLLMBackbone
-from .batching import run_in_batches
+from .batching import batch_size_for, run_in_batches
 from .fusion import fuse
 from .images import fit_pixels, to_rgb
 from .options import resolve_options
@@ -96,9 +96,9 @@ class LLMIQA(nn.Module):
         # Similar sizes share a batch so padding stays small; results do not depend on the order.
         order = sorted(range(len(crops)), key=lambda i: crops[i].width * crops[i].height)
         logits = run_in_batches(
-            lambda batch: self.backbone.answer_logits(batch, self.prompt, len(batch)),
+            lambda batch: self.backbone.next_token_logits(batch, self.prompt),
             [crops[i] for i in order],
-            self.options.batch_size,
+            batch_size_for(self.backbone.device, self.options.batch_size),
         )
         reading = read_levels(logits, self.level_ids, self.options.score_mode)
         scores = torch.empty_like(reading.scores)

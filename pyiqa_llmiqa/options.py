@@ -30,7 +30,7 @@ class LLMIQAOptions:
     level_descriptions: Optional[Sequence[str]] = None
     score_mode: str = 'greedy'
     dtype: str = 'auto'
-    batch_size: int = 8
+    batch_size: Optional[int] = None  # None: 8 on a GPU, 1 on a CPU (see batch_size_for)
     share_prefix: bool = True
     trust_remote_code: bool = False
     quantization: Optional[str] = None
@@ -69,7 +69,7 @@ _TYPES = {
     'level_descriptions': (list, tuple, type(None)),
     'score_mode': (str,),
     'dtype': (str,),
-    'batch_size': (int,),
+    'batch_size': (int, type(None)),
     'share_prefix': (bool,),
     'trust_remote_code': (bool,),
     'quantization': (str, type(None)),
@@ -116,8 +116,8 @@ def _check_values(opts):
         bad('dtype', f"must be one of {', '.join(DTYPES)}")
     if opts.quantization is not None and opts.quantization not in QUANTIZATIONS:
         bad('quantization', f"must be null or one of {', '.join(QUANTIZATIONS)} (bitsandbytes)")
-    if opts.batch_size < 1:
-        bad('batch_size', 'must be at least 1')
+    if opts.batch_size is not None and opts.batch_size < 1:
+        bad('batch_size', 'must be at least 1, or null for the default of the device')
     if not 0 <= opts.min_region_area < 1:
         bad('min_region_area', 'is a fraction of the image area, in [0, 1)')
     if not 0 <= opts.global_weight <= 1:

@@ -14,7 +14,7 @@ alone; the logits are read at each row's last real token.
 import copy
 import json
 import os
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from PIL import Image
@@ -84,7 +84,7 @@ def collate(features: Sequence[dict], pad_id: int):
 
 
 class Owl3Backbone(nn.Module):
-    """mPLUG-Owl3 with the interface of ``MLLMBackbone``: ``render_prompt`` and ``answer_logits``.
+    """mPLUG-Owl3 with the interface of ``MLLMBackbone``: ``render_prompt`` and ``next_token_logits``.
 
     ``processor_kwargs`` go to each call of Owl3's processor (``cut_enable: false`` scores the image
     at 384 x 384 without tiles); ``model_kwargs`` takes ``attn_implementation`` (default ``sdpa``);
@@ -153,11 +153,3 @@ class Owl3Backbone(nn.Module):
         )
         rows = torch.arange(len(lengths), device=output.logits.device)
         return output.logits[rows, lengths.to(rows.device) - 1].float()
-
-    def answer_logits(self, images: List[Image.Image], prompt: tuple, batch_size: int) -> torch.Tensor:
-        """``next_token_logits`` over ``images`` in batches of at most ``batch_size``."""
-        chunks = [
-            self.next_token_logits(images[start : start + batch_size], prompt)
-            for start in range(0, len(images), batch_size)
-        ]
-        return torch.cat(chunks)

@@ -7,6 +7,7 @@ from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa import backbone as backbone_module
+from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa.testing.tiny_models import FAMILIES, build_tiny_model
 
 
@@ -47,8 +48,8 @@ def test_shared_prefix_equals_the_plain_forward(family, family_folders, crops):
     plain = _metric(family_folders[family], batch_size=3, share_prefix=False).net.backbone
     assert fast.shared_prefix is not None and plain.shared_prefix is None
     prompt = _metric(family_folders[family]).net.prompt
-    fast_logits = fast.answer_logits(crops, prompt, 3)
-    plain_logits = plain.answer_logits(crops, prompt, 3)
+    fast_logits = run_in_batches(lambda batch: fast.next_token_logits(batch, prompt), crops, 3)
+    plain_logits = run_in_batches(lambda batch: plain.next_token_logits(batch, prompt), crops, 3)
     scale = plain_logits.abs().max()
     assert torch.allclose(fast_logits, plain_logits, atol=1e-5 * max(1.0, float(scale)))
     # the prefix is computed once and reused across batches

@@ -67,16 +67,16 @@ def test_metric_scores_survive_out_of_memory_unchanged(digit_backbone, images, m
                                  batch_size=4, device='cpu')
     net = metric.net
     unsplit = net(images)
-    answer_logits = net.backbone.answer_logits
+    next_token_logits = net.backbone.next_token_logits
     sizes = []
 
-    def oom_above_one(batch, prompt, batch_size):
+    def oom_above_one(batch, prompt):
         sizes.append(len(batch))
         if len(batch) > 1:
             raise torch.OutOfMemoryError('CUDA out of memory')
-        return answer_logits(batch, prompt, batch_size)
+        return next_token_logits(batch, prompt)
 
-    monkeypatch.setattr(net.backbone, 'answer_logits', oom_above_one)
+    monkeypatch.setattr(net.backbone, 'next_token_logits', oom_above_one)
     with pytest.warns(RuntimeWarning):
         split = net(images)
     assert sizes == [4, 2, 1, 1, 1, 1]
@@ -201,3 +201,11 @@ def test_meta_info_names_outside_the_data_root_are_refused_by_bench(name, tmp_pa
     assert code == 2 and 'Traceback' not in err
     assert f"{root / 'meta.csv'}: the image" in err and f'lies outside the data root {root}' in err
     assert not (tmp_path / 'out' / 'predictions').exists()
+
+
+def test_default_batch_size_follows_the_device():
+    from pyiqa_llmiqa.batching import batch_size_for
+
+    assert batch_size_for(torch.device('cpu')) == 1  # a padded batch only adds work on a CPU
+    assert batch_size_for(torch.device('cuda')) == 8
+    assert batch_size_for(torch.device('cpu'), 5) == 5

@@ -20,6 +20,7 @@ from PIL import Image
 from torch import nn
 
 import pyiqa_llmiqa  # noqa: F401
+from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa import owl3_loading
 from pyiqa_llmiqa.backbone import MLLMBackbone
 from pyiqa_llmiqa.options import OptionError
@@ -169,7 +170,7 @@ def test_prompt_messages_and_logits_at_the_answer_position(monkeypatch, images, 
     expected = [{'role': 'system', 'content': standard.system_prompt},
                 {'role': 'user', 'content': '<|image|>\n' + standard.question},
                 {'role': 'assistant', 'content': ''}]
-    batched = backbone.answer_logits(images, prompt, batch_size=4)
+    batched = run_in_batches(lambda batch: backbone.next_token_logits(batch, prompt), images, 4)
     # every call got the conversation as written, although the processor rewrites what it gets
     assert all(received == expected for received in backbone.processor.received)
     # the reference: each image alone, the last position of its own sequence (what generate reads first)
