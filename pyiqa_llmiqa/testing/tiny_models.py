@@ -346,12 +346,11 @@ def _qwen_processor(processor_cls, tokenizer, chat_template, patch_size=14):
                          video_processor=video_processor, chat_template=chat_template)
 
 
-def _build_qwen2_5_vl():
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
-
+def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config):
+    """A Qwen2-VL or Qwen2.5-VL model (they differ in their vision tower) and its processor."""
     tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
     head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
-    config = Qwen2_5_VLConfig(
+    config = config_cls(
         text_config=dict(
             **_TEXT, vocab_size=len(tokenizer), max_position_embeddings=4096,
             rope_parameters=dict(rope_type='default', rope_theta=1e6,
@@ -359,40 +358,31 @@ def _build_qwen2_5_vl():
             bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         ),
-        vision_config=dict(
-            depth=2, hidden_size=64, intermediate_size=128, num_heads=4, patch_size=14,
-            spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-            fullatt_block_indexes=[1], out_hidden_size=_TEXT['hidden_size'],
-        ),
+        vision_config=vision_config,
         **_qwen_ids(tokenizer),
     )
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    processor = _qwen_processor(Qwen2_5_VLProcessor, tokenizer, QWEN_VL_CHAT_TEMPLATE)
-    return model, processor
+    return model_cls(config), _qwen_processor(processor_cls, tokenizer, QWEN_VL_CHAT_TEMPLATE)
+
+
+def _build_qwen2_5_vl():
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+
+    vision = dict(
+        depth=2, hidden_size=64, intermediate_size=128, num_heads=4, patch_size=14,
+        spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+        fullatt_block_indexes=[1], out_hidden_size=_TEXT['hidden_size'],
+    )
+    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision)
 
 
 def _build_qwen2_vl():
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
 
-    tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
-    head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
-    config = Qwen2VLConfig(
-        text_config=dict(
-            **_TEXT, vocab_size=len(tokenizer), max_position_embeddings=4096,
-            rope_parameters=dict(rope_type='default', rope_theta=1e6,
-                                 mrope_section=_mrope_section(head_dim)),
-            bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        ),
-        vision_config=dict(
-            depth=2, embed_dim=64, hidden_size=_TEXT['hidden_size'], mlp_ratio=2, num_heads=4,
-            patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
-        ),
-        **_qwen_ids(tokenizer),
+    vision = dict(
+        depth=2, embed_dim=64, hidden_size=_TEXT['hidden_size'], mlp_ratio=2, num_heads=4,
+        patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
     )
-    model = Qwen2VLForConditionalGeneration(config)
-    processor = _qwen_processor(Qwen2VLProcessor, tokenizer, QWEN_VL_CHAT_TEMPLATE)
-    return model, processor
+    return _build_qwen_vl(Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor, vision)
 
 
 def _build_qwen3_vl():
