@@ -74,3 +74,13 @@ def shared_path(*parts) -> Path:
         if candidate.is_file():
             return candidate
     pytest.skip(f"shared/{'/'.join(parts)} is not beside or inside this checkout")
+
+
+def shapes_image(height=192, width=256):
+    """A green picture with a red box, a blue disc and a yellow bar: SAM2 finds several masks."""
+    image = np.full((height, width, 3), (40, 120, 60), np.uint8)
+    image[20:100, 30:120] = (220, 30, 30)
+    yy, xx = np.mgrid[:height, :width]
+    image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45 ** 2] = (30, 40, 210)
+    image[150:180, 20:90] = (240, 230, 40)
+    return image

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import SAM2_TEST_GENERATOR
+from conftest import SAM2_TEST_GENERATOR, shapes_image
 
 from pyiqa_llmiqa.lean_mask_generator import LeanMaskGenerator
 from pyiqa_llmiqa.segmenter import SAM2Segmenter, generator_settings
@@ -19,15 +19,6 @@ from pyiqa_llmiqa.segmenter import SAM2Segmenter, generator_settings
 # image, so NMS keeps every box (threshold 1.0) and only orders them by predicted IoU.
 FILTERING = {'points_per_side': 4, 'pred_iou_thresh': 0.5, 'stability_score_offset': 0.05,
              'stability_score_thresh': 0.5, 'box_nms_thresh': 1.0}
-
-
-def shapes_image(height=192, width=256):
-    image = np.full((height, width, 3), (40, 120, 60), np.uint8)
-    image[20:100, 30:120] = (220, 30, 30)
-    yy, xx = np.mgrid[:height, :width]
-    image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45 ** 2] = (30, 40, 210)
-    image[150:180, 20:90] = (240, 230, 40)
-    return image
 
 
 @pytest.fixture(scope='module')

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import shapes_image
 from pyiqa_llmiqa.rle import decode_masks, encode_masks
 from pyiqa_llmiqa.segmenter import PAPER_MASK_GENERATOR, SAM2Segmenter, resolve_sam2_config
 
@@ -18,16 +19,6 @@ H, W = 192, 256
 # keeps every candidate (NMS at IoU 1.0) and uses a 2x2 point grid to keep the decoder cheap.
 TEST_OVERRIDES = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0,
                   'box_nms_thresh': 1.0, 'points_per_side': 2}
-
-
-def shapes_image():
-    image = np.zeros((H, W, 3), np.uint8)
-    image[:] = (40, 120, 60)
-    image[20:100, 30:120] = (220, 30, 30)
-    yy, xx = np.mgrid[:H, :W]
-    image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45 ** 2] = (30, 40, 210)
-    image[150:180, 20:90] = (240, 230, 40)
-    return image
 
 
 @pytest.fixture(scope='module')
@@ -46,7 +37,7 @@ def segmenter(checkpoint):
 def masks(segmenter):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # sam2 warns that its _C extension is missing
-        return segmenter(shapes_image())
+        return segmenter(shapes_image(H, W))
 
 
 def test_paper_settings_are_table_2():

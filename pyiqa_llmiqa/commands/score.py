@@ -17,19 +17,8 @@ def add_parser(subparsers):
 
 
 def record(image_path, assessment) -> dict:
-    """The JSON object of one scored image."""
-    details = assessment.to_dict()
-    return {
-        'image': str(image_path),
-        'score': details['score'],
-        'global_score': details['global_score'],
-        'local_score': details['local_score'],
-        'n_masks': details['n_masks'],
-        'n_kept': details['n_kept'],
-        'regions': details['regions'],
-        'fallbacks': details['fallbacks'],
-        'note': details['note'],
-    }
+    """The JSON object of one scored image: its path, then the assessment's fields."""
+    return {'image': str(image_path), **assessment.to_dict()}
 
 
 def failure(path, error: Exception) -> str:

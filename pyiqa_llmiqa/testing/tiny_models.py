@@ -658,16 +658,22 @@ def build_tiny_model(family: str, path, seed: int = 0) -> pathlib.Path:
     """
     if family not in _BUILDERS:
         raise ValueError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES)}')
-    path = pathlib.Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    return _build_and_save(path, seed, _BUILDERS[family])
+
+
+def _build_and_save(path, seed: int, build) -> pathlib.Path:
+    """Run ``build() -> (model, processor)`` under ``seed`` with transformers quiet, then save both
+    into ``path``."""
     from transformers import logging as hf_logging
 
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model, processor = _BUILDERS[family]()
+            model, processor = build()
         _finish_generation_config(model, processor.tokenizer)
         model.eval()
         model.save_pretrained(path, safe_serialization=True)
@@ -746,7 +752,6 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
     from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
                               Qwen2_5_VLProcessor, Qwen2Tokenizer, Qwen2VLImageProcessor,
                               Qwen2VLVideoProcessor)
-    from transformers import logging as hf_logging
 
     specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + _QWEN_VISION_SPECIALS
     vocab, merges = train_byte_level_bpe(vocab_size - len(specials))
@@ -777,26 +782,16 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
         ),
         **_qwen_ids(tokenizer),
     )
-    path = pathlib.Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = Qwen2_5_VLForConditionalGeneration(config).to(dtype)
+
+    def build():
         pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels)
         processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels),
                                         tokenizer=tokenizer,
                                         video_processor=Qwen2VLVideoProcessor(**pixels),
                                         chat_template=QWEN_VL_CHAT_TEMPLATE)
-        _finish_generation_config(model, tokenizer)
-        model.eval()
-        model.save_pretrained(path, safe_serialization=True)
-        processor.save_pretrained(path)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-    return path
+        return Qwen2_5_VLForConditionalGeneration(config).to(dtype), processor
+
+    return _build_and_save(path, seed, build)
 
 
 def main(argv=None) -> int:
