@@ -13,13 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest='command', required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f'pyiqa_llmiqa.commands.{name}')
-        except ModuleNotFoundError as error:
-            if error.name != f'pyiqa_llmiqa.commands.{name}':
-                raise
-            continue
-        module.add_parser(subparsers)
+        importlib.import_module(f'pyiqa_llmiqa.commands.{name}').add_parser(subparsers)
     return parser
 
 

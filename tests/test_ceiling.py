@@ -1,5 +1,4 @@
 """Tests for pyiqa_llmiqa.ceiling (the paper's Table 1) and the ``ceiling`` subcommand."""
-import argparse
 import json
 import math
 from pathlib import Path
@@ -10,6 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pyiqa_llmiqa.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
+from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
 from conftest import shared_path
@@ -197,20 +197,13 @@ def test_plot_ceiling_rejects_an_empty_table(tmp_path):
 
 # --- subcommand -------------------------------------------------------------
 
-def _parser():
-    parser = argparse.ArgumentParser(prog='pyiqa-llmiqa')
-    subparsers = parser.add_subparsers(dest='command', required=True)
-    ceiling_cmd.add_parser(subparsers)
-    return parser
-
-
 def _write(path, text):
     path.write_text(text, encoding='utf-8')
     return path
 
 
 def test_cli_defaults():
-    args = _parser().parse_args(['ceiling', '--meta-info', 'a.csv'])
+    args = build_parser().parse_args(['ceiling', '--meta-info', 'a.csv'])
     assert args.meta_info == ['a.csv']
     assert args.levels == [3, 5, 7, 9]
     assert args.rule == 'equal_width'
@@ -223,7 +216,7 @@ def test_cli_table(tmp_path, capsys):
                ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
     b = _write(tmp_path / 'meta_info_BarDataset_withdist.csv',
                'ref_name,dist_name,dmos\n' + ''.join(f'r.png,{i}.png,{i * i}\n' for i in range(9)))
-    args = _parser().parse_args(['ceiling', '--meta-info', str(a), '--meta-info', str(b),
+    args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--meta-info', str(b),
                                  '--levels', '3', '7', '--plot', str(tmp_path / 'p.png')])
     assert args.run(args) == 0
     out = capsys.readouterr().out
@@ -239,7 +232,7 @@ def test_cli_table(tmp_path, capsys):
 def test_cli_json(tmp_path, capsys):
     a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
                ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
-    args = _parser().parse_args(['ceiling', '--meta-info', str(a), '--levels', '3',
+    args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--levels', '3',
                                  '--rule', 'minmax_round', '--json'])
     assert args.run(args) == 0
     out = json.loads(capsys.readouterr().out)
@@ -250,7 +243,7 @@ def test_cli_json(tmp_path, capsys):
 
 def test_cli_bad_file(tmp_path, capsys):
     bad = _write(tmp_path / 'meta_info_BadDataset.csv', 'img_name,mos\na.jpg,1\nb.jpg,x\n')
-    args = _parser().parse_args(['ceiling', '--meta-info', str(bad)])
+    args = build_parser().parse_args(['ceiling', '--meta-info', str(bad)])
     assert args.run(args) == 2
     err = capsys.readouterr().err
     assert 'meta_info_BadDataset.csv' in err and 'line 3' in err
@@ -258,6 +251,6 @@ def test_cli_bad_file(tmp_path, capsys):
 
 def test_cli_spaq(capsys):
     path = shared_file('meta_info_SPAQDataset.csv')
-    args = _parser().parse_args(['ceiling', '--meta-info', str(path), '--levels', '7'])
+    args = build_parser().parse_args(['ceiling', '--meta-info', str(path), '--levels', '7'])
     assert args.run(args) == 0
     assert '| SPAQ | 11125 | 0.9833 |' in capsys.readouterr().out

@@ -1,9 +1,9 @@
 """Tests for pyiqa_llmiqa.meta_info and the ``convert-agiqa`` subcommand."""
-import argparse
 import csv
 
 import pytest
 
+from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import convert_agiqa as convert_cmd
 from pyiqa_llmiqa.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
                                     read_meta_info, resolve_image_path)
@@ -183,17 +183,10 @@ def test_convert_agiqa_refuses_to_overwrite_its_input(tmp_path):
     assert src.read_text() == 'name,mos_quality\na.jpg,1\n'
 
 
-def _parser():
-    parser = argparse.ArgumentParser(prog='pyiqa-llmiqa')
-    subparsers = parser.add_subparsers(dest='command', required=True)
-    convert_cmd.add_parser(subparsers)
-    return parser
-
-
 def test_convert_agiqa_subcommand(tmp_path, capsys):
     src = write(tmp_path / 'data.csv', 'name,mos_quality\na.jpg,1\nb.jpg,2\n')
     out = tmp_path / 'out.csv'
-    args = _parser().parse_args(['convert-agiqa', str(src), str(out)])
+    args = build_parser().parse_args(['convert-agiqa', str(src), str(out)])
     assert args.run is convert_cmd.run
     assert args.run(args) == 0
     assert 'wrote 2 rows' in capsys.readouterr().out
@@ -202,11 +195,11 @@ def test_convert_agiqa_subcommand(tmp_path, capsys):
 
 def test_convert_agiqa_subcommand_errors(tmp_path, capsys):
     src = write(tmp_path / 'data.csv', 'name,prompt\na.jpg,x\n')
-    args = _parser().parse_args(['convert-agiqa', str(src), str(tmp_path / 'out.csv')])
+    args = build_parser().parse_args(['convert-agiqa', str(src), str(tmp_path / 'out.csv')])
     assert args.run(args) == 2
     assert "missing column" in capsys.readouterr().err
     good = write(tmp_path / 'good.csv', 'name,mos_quality\na.jpg,1\n')
-    args = _parser().parse_args(['convert-agiqa', str(good), str(tmp_path / 'no' / 'out.csv')])
+    args = build_parser().parse_args(['convert-agiqa', str(good), str(tmp_path / 'no' / 'out.csv')])
     assert args.run(args) == 2
     assert 'cannot write' in capsys.readouterr().err
 
