@@ -1,6 +1,6 @@
 """Speed and memory of llmiqa beside the paper's plain method and a floor, on the same images.
 
-    HF_HUB_OFFLINE=1 python benchmarks/speed.py --out benchmarks/results/speed_cpu.json
+    HF_HUB_OFFLINE=1 python benchmarks/speed.py --repeats 5 --out benchmarks/results/speed_cpu.json
     HF_HUB_OFFLINE=1 python benchmarks/speed.py --device cuda --out benchmarks/results/speed_cuda.json
 
 Models are realistic in size and random in weights, built offline once into ``benchmarks/.cache/``
@@ -19,6 +19,9 @@ Segmentation: sam2's stock generator and ``LeanMaskGenerator`` (what llmiqa runs
 with the paper's settings on each image and on the first one resized to 1024x768, and on that one
 with lowered thresholds (``LOWERED``: every candidate reaches the full-resolution post-processing) and
 fewer points (``FASTER``, with their mask IoU to the stock masks); masks are checked to be identical.
+SAM2 sizes: ``LeanMaskGenerator`` with the paper's settings on the 1024x768 image for each SAM2.1
+model (``SIZES``, random weights; llmiqa's default is large), seconds only: masks of different random
+models say nothing about each other.
 Timings are the best of ``--repeats`` interleaved runs.
 """
 import argparse
@@ -44,11 +47,12 @@ LEVELS = 7
 LOWERED = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0}
 FASTER = {'points_per_side=6': {'points_per_side': 6}, 'points_per_side=4': {'points_per_side': 4},
           'autocast_dtype=bfloat16': {'autocast_dtype': 'bfloat16'}}
+SIZES = {'tiny': 'sam2.1_hiera_t', 'small': 'sam2.1_hiera_s', 'base+': 'sam2.1_hiera_b+',
+         'large': 'sam2.1_hiera_l'}
 
 
 def build_models():
     """The cached backbone folder and SAM2 checkpoint, built offline on first use."""
-    from pyiqa_llmiqa.testing.sam2_checkpoints import save_random_sam2_checkpoint
     from pyiqa_llmiqa.testing.tiny_models import build_realistic_qwen2_5_vl
 
     backbone = CACHE / f'qwen2_5_vl_realistic_digits{LEVELS}'
@@ -63,10 +67,17 @@ def build_models():
             weight = model.get_output_embeddings().weight
             weight[ids] = torch.randn(len(ids), weight.shape[1], generator=torch.Generator().manual_seed(0))
         model.save_pretrained(backbone)
-    checkpoint = CACHE / 'sam2.1_hiera_t_random.pt'
+    return backbone, sam2_checkpoint(SIZES['tiny'])
+
+
+def sam2_checkpoint(config):
+    """The cached random-weight checkpoint of one SAM2 config, built on first use."""
+    from pyiqa_llmiqa.testing.sam2_checkpoints import save_random_sam2_checkpoint
+
+    checkpoint = CACHE / f'{config}_random.pt'
     if not checkpoint.is_file():
-        save_random_sam2_checkpoint(checkpoint)
-    return backbone, checkpoint
+        save_random_sam2_checkpoint(checkpoint, config)
+    return checkpoint
 
 
 def given_masks(height, width, count):
@@ -295,10 +306,10 @@ def bench_sam2(args, checkpoint, images, report):
                        'peak_bytes': meter.peak_bytes, 'masks': len(masks)}
 
     first_name, first = images[0]
-    large = (f'{first_name}@1024x768', first.resize((1024, 768), Image.BICUBIC))
+    resized = (f'{first_name}@1024x768', first.resize((1024, 768), Image.BICUBIC))
     run(LeanMaskGenerator(model, **generator_settings(LOWERED)), first)  # warm-up
-    cases = [(name, image, 'paper', {}) for name, image in images + [large]]
-    cases.append((*large, 'lowered', LOWERED))
+    cases = [(name, image, 'paper', {}) for name, image in images + [resized]]
+    cases.append((*resized, 'lowered', LOWERED))
     for name, image, label, overrides in cases:
         settings = {**generator_settings(overrides), 'output_mode': 'binary_mask'}
         timings = {'stock': [], 'lean': []}
@@ -319,6 +330,19 @@ def bench_sam2(args, checkpoint, images, report):
         report['sam2'].append(row)
         print(f"segmented {name} ({label}): stock {stock['seconds']:.2f} s, lean {lean['seconds']:.2f} s, "
               f"identical masks: {same}", flush=True)
+    for size, config in SIZES.items():
+        sized = SAM2Segmenter({'config': config, 'checkpoint': str(sam2_checkpoint(config))}).to(args.device).model
+        generator = LeanMaskGenerator(sized, **generator_settings({}))
+        generator.generate(np.asarray(resized[1]))  # warm-up
+        timings = []
+        for _ in range(args.repeats):
+            with torch.inference_mode(), Meter(args.device) as meter:
+                generator.generate(np.asarray(resized[1]))
+            timings.append(meter.seconds)
+        report['sam2_sizes'].append({'size': size, 'config': config, 'image': resized[0], 'seconds': min(timings),
+                                     'parameters': sum(p.numel() for p in sized.parameters())})
+        print(f'segmented {resized[0]} with SAM2.1 {size}: {min(timings):.2f} s', flush=True)
+        del sized, generator
 
 
 def _faster(run, generator, image, reference):
@@ -362,6 +386,12 @@ def print_tables(report):
         for key, faster in row.get('faster_settings', {}).items():
             print(f"  {key}: {faster['seconds']:.2f} s, {faster['masks']} masks, "
                   f"mean best IoU to stock {faster['mean_best_iou_to_stock']:.3f}")
+    if report['sam2_sizes']:
+        large = {row['size']: row['seconds'] for row in report['sam2_sizes']}['large']
+        print(f"\nSAM2.1 sizes (lean generator, paper settings, {report['sam2_sizes'][0]['image']}; random weights)")
+        for row in report['sam2_sizes']:
+            print(f"  {row['size']:<6}{row['parameters'] / 1e6:>7.1f}M parameters {row['seconds']:>7.2f} s"
+                  f"  large / this {large / row['seconds']:.2f}")
 
 
 def main(argv=None):
@@ -389,6 +419,7 @@ def main(argv=None):
                     else f'CPU, {torch.get_num_threads()} threads ({os.cpu_count()} cores)',
                     'platform': platform.platform(), 'torch': torch.__version__},
         'dtype': args.dtype, 'repeats': args.repeats, 'levels': LEVELS, 'images': [], 'sam2': [],
+        'sam2_sizes': [],
     }
     bench_scoring(args, backbone, images, report)
     if not args.skip_sam2:
