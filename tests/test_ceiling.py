@@ -217,7 +217,7 @@ def test_cli_table(tmp_path, capsys):
     b = _write(tmp_path / 'meta_info_BarDataset_withdist.csv',
                'ref_name,dist_name,dmos\n' + ''.join(f'r.png,{i}.png,{i * i}\n' for i in range(9)))
     args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--meta-info', str(b),
-                                 '--levels', '3', '7', '--plot', str(tmp_path / 'p.png')])
+                                      '--levels', '3', '7', '--plot', str(tmp_path / 'p.png')])
     assert args.run(args) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith('|')]
@@ -233,7 +233,7 @@ def test_cli_json(tmp_path, capsys):
     a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
                ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
     args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--levels', '3',
-                                 '--rule', 'minmax_round', '--json'])
+                                      '--rule', 'minmax_round', '--json'])
     assert args.run(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out['rule'] == 'minmax_round'
