@@ -281,7 +281,8 @@ def bench_sam2(args, checkpoint, images, report):
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
     from pyiqa_llmiqa.lean_mask_generator import LeanMaskGenerator
-    from pyiqa_llmiqa.segmenter import SAM2Segmenter, generator_settings
+    from pyiqa_llmiqa.options import mask_generator_settings
+    from pyiqa_llmiqa.segmenter import SAM2Segmenter
 
     model = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)}).to(args.device).model
     encoder = {'seconds': 0.0}
@@ -307,11 +308,11 @@ def bench_sam2(args, checkpoint, images, report):
 
     first_name, first = images[0]
     resized = (f'{first_name}@1024x768', first.resize((1024, 768), Image.BICUBIC))
-    run(LeanMaskGenerator(model, **generator_settings(LOWERED)), first)  # warm-up
+    run(LeanMaskGenerator(model, **mask_generator_settings(LOWERED)), first)  # warm-up
     cases = [(name, image, 'paper', {}) for name, image in images + [resized]]
     cases.append((*resized, 'lowered', LOWERED))
     for name, image, label, overrides in cases:
-        settings = {**generator_settings(overrides), 'output_mode': 'binary_mask'}
+        settings = {**mask_generator_settings(overrides), 'output_mode': 'binary_mask'}
         timings = {'stock': [], 'lean': []}
         for _ in range(args.repeats):  # interleaved, the faster run of each counts
             stock_masks, stock = run(SAM2AutomaticMaskGenerator(model, **settings), image)
@@ -332,7 +333,7 @@ def bench_sam2(args, checkpoint, images, report):
               f"identical masks: {same}", flush=True)
     for size, config in SIZES.items():
         sized = SAM2Segmenter({'config': config, 'checkpoint': str(sam2_checkpoint(config))}).to(args.device).model
-        generator = LeanMaskGenerator(sized, **generator_settings({}))
+        generator = LeanMaskGenerator(sized, **mask_generator_settings({}))
         generator.generate(np.asarray(resized[1]))  # warm-up
         timings = []
         for _ in range(args.repeats):

@@ -1,10 +1,9 @@
-"""The multimodal LLM: loading it, writing the prompt, and one forward pass for a batch of images.
+"""The transformers backbone: loading it, writing the prompt, and one forward pass for a batch of images.
 
-A backbone is any model that ``AutoModelForImageTextToText`` and ``AutoProcessor`` load from a hub id
+It serves any model that ``AutoModelForImageTextToText`` and ``AutoProcessor`` load from a hub id
 or a local folder. The prompt goes through the processor's own chat template: the standard as the
 system message, then a user turn holding the image and the question, then the generation prompt.
 """
-import os
 import pickle
 from typing import Optional, Sequence
 
@@ -12,50 +11,9 @@ import torch
 from PIL import Image
 from torch import nn
 
+from .backbones import backbone_load_error, resolve_dtype
+from .options import LLMIQAOptions
 from .shared_prefix import SharedPrefixForward, supports
-
-DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16, 'float32': torch.float32}
-
-
-class BackboneLoadError(RuntimeError):
-    """A backbone could not be loaded; the message says why and how to fix it."""
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    """``auto`` is bfloat16 where a CUDA GPU supports it, else float32 (half precision is slow on CPUs)."""
-    if name != 'auto':
-        return DTYPES[name]
-    if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float32
-
-
-def _looks_like_path(name: str) -> bool:
-    """A hub id is ``owner/name``; anything else with a path's shape is meant as a folder."""
-    return name.startswith(('.', '/', '~')) or name.count('/') > 1 or '\\' in name
-
-
-def _load_error(name: str, error: Exception) -> BackboneLoadError:
-    """The error for a backbone that did not load, with the fix for the likely cause."""
-    if os.path.isdir(name):
-        fix = (
-            f'the folder {name!r} must hold a model saved with save_pretrained (config.json, weights '
-            'as safetensors) and its processor (tokenizer, image processor, chat template); if its '
-            'weights are corrupt, save or download them again'
-        )
-    elif _looks_like_path(name):
-        fix = f'there is no folder {os.path.abspath(os.path.expanduser(name))!r}; pass an existing local folder or a hub id'
-    elif os.environ.get('HF_HUB_OFFLINE') == '1':
-        fix = (
-            f'HF_HUB_OFFLINE=1 is set and {name!r} is not in the Hugging Face cache. Download it once '
-            f'where the hub is reachable (`hf download {name}`), or pass a local folder as backbone'
-        )
-    else:
-        fix = (
-            f'check that {name!r} is a hub id of an image-text-to-text model (or a local folder), that '
-            'the hub is reachable, and for gated models that you are logged in (`hf auth login`)'
-        )
-    return BackboneLoadError(f'could not load backbone {name!r}: {fix}. ({type(error).__name__}: {error})')
 
 
 def quantization_config(quantization: Optional[str], dtype: torch.dtype):
@@ -69,7 +27,8 @@ def quantization_config(quantization: Optional[str], dtype: torch.dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_compute_dtype=dtype)
 
 
-def load_backbone(name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None, quantization=None):
+def load_model_and_processor(name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None,
+                             quantization=None):
     """Load processor and model once; raises ``BackboneLoadError`` with the fix on failure."""
     from safetensors import SafetensorError
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -86,7 +45,7 @@ def load_backbone(name, dtype, trust_remote_code=False, model_kwargs=None, proce
             name, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
         )
     except (OSError, ValueError, SafetensorError, pickle.UnpicklingError) as error:  # also corrupt weights
-        raise _load_error(name, error) from error
+        raise backbone_load_error(name, error) from error
     return processor, model.eval()
 
 
@@ -131,24 +90,18 @@ def answer_position(prompt: str, tokenizer) -> str:
 
 
 class MLLMBackbone(nn.Module):
-    """A loaded multimodal LLM that returns next-token logits for a batch of images and one prompt."""
+    """A loaded transformers multimodal LLM (a ``backbones.Backbone``): next-token logits for a batch
+    of images and one prompt. It uses the options ``backbone``, ``dtype``, ``trust_remote_code``,
+    ``model_kwargs``, ``processor_kwargs``, ``quantization`` and ``share_prefix``."""
 
-    def __init__(
-        self,
-        name: str,
-        dtype: str = 'auto',
-        trust_remote_code: bool = False,
-        model_kwargs: Optional[dict] = None,
-        processor_kwargs: Optional[dict] = None,
-        share_prefix: bool = True,
-        quantization: Optional[str] = None,
-    ):
+    def __init__(self, options: LLMIQAOptions):
         super().__init__()
-        self.name = name
-        self.processor, model = load_backbone(
-            name, resolve_dtype(dtype), trust_remote_code, model_kwargs, processor_kwargs, quantization
+        self.name = options.backbone
+        self.processor, model = load_model_and_processor(
+            options.backbone, resolve_dtype(options.dtype), options.trust_remote_code, options.model_kwargs,
+            options.processor_kwargs, options.quantization,
         )
-        if 'device_map' in (model_kwargs or {}) or quantization is not None:
+        if 'device_map' in options.model_kwargs or options.quantization is not None:
             # Placed by accelerate: keep it out of .to(), which would undo the placement.
             object.__setattr__(self, 'model', model)
         else:
@@ -157,7 +110,7 @@ class MLLMBackbone(nn.Module):
         self.tokenizer.padding_side = 'left'  # the answer position is the last one in every row
         image_token_id = _image_token_id(self.processor)
         self.shared_prefix = (
-            SharedPrefixForward(model, image_token_id) if share_prefix and image_token_id is not None and supports(model) else None
+            SharedPrefixForward(model, image_token_id) if options.share_prefix and image_token_id is not None and supports(model) else None
         )
 
     @property

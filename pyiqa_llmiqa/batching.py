@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from .errors import LLMIQAError
 
 GPU_BATCH_SIZE = 8
 
@@ -21,8 +22,11 @@ def batch_size_for(device: torch.device, batch_size=None) -> int:
     return GPU_BATCH_SIZE if torch.device(device).type == 'cuda' else 1
 
 
-class OutOfMemoryError(RuntimeError):
-    """One input alone does not fit in memory; the message says what to change."""
+class BatchOutOfMemoryError(LLMIQAError, torch.OutOfMemoryError):
+    """One input alone does not fit in memory; the message says what to change.
+
+    A ``torch.OutOfMemoryError`` too, so code that catches torch's error (on any device) catches it.
+    """
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -53,7 +57,7 @@ def run_in_batches(forward: Callable[[Sequence], torch.Tensor], items: Sequence,
             if not is_out_of_memory(error):
                 raise
             if len(batch) == 1:
-                raise OutOfMemoryError(
+                raise BatchOutOfMemoryError(
                     f'out of memory on a single image or region, even alone ({error}). Lower the '
                     "image size the processor uses (processor_kwargs: {max_pixels: ...}), use "
                     'dtype=bfloat16 or quantization, or a smaller backbone'

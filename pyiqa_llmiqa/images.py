@@ -1,4 +1,11 @@
-"""Reading image files the way llmiqa scores them: upright, 8-bit RGB, or a clear error.
+"""What llmiqa scores, and how every input becomes it: an upright 8-bit RGB PIL image, or a clear error.
+
+Inputs are image files (``load_image``), PIL images (``to_rgb``) and float tensors (N, 3 or 1, H, W)
+in [0, 1] (``check_tensor``, ``tensor_to_images``). ``pyiqa.create_metric('llmiqa...')(x)`` takes
+all three through pyiqa's ``InferenceModel``, which turns a path into a tensor with
+``imread2tensor`` (no EXIF orientation; Pillow's own traceback on bad files): for llmiqa metrics
+only, ``route_llmiqa_inputs`` sends paths through ``load_image``, PIL images through ``to_rgb``, and
+checks tensors before pyiqa's assertions. Every other metric keeps pyiqa's behaviour.
 
 Pixel limits. Reading: Pillow's own. Images of up to ``2 * PIL.Image.MAX_IMAGE_PIXELS`` pixels
 (about 179 million by default, e.g. 16000x11000; 0.5 GB as RGB) are read without Pillow's
@@ -8,6 +15,7 @@ decompression-bomb warning; larger ones are refused before decoding (raise
 processor sees it, which bounds time and memory; processors resize to fewer anyway (Qwen2.5-VL:
 12.8 million at most).
 """
+import functools
 import math
 import os
 import warnings
@@ -17,12 +25,10 @@ from typing import Iterable, List
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from .errors import ImageLoadError, InputError
+
 MODEL_MAX_PIXELS = 4096 * 4096
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif')
-
-
-class ImageLoadError(ValueError):
-    """An image file cannot be scored; the message names the file and the reason."""
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -90,3 +96,63 @@ def find_images(paths: Iterable) -> List[Path]:
         else:
             found.append(path)
     return found
+
+
+def check_tensor(x) -> None:
+    """Raise ``InputError`` unless ``x`` is a float tensor (N, 1 or 3, H, W) in [0, 1], free of NaN."""
+    import torch
+
+    if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] not in (1, 3):
+        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
+        raise InputError(f'expected a float tensor of shape (N, 3, H, W) or (N, 1, H, W); got {shape}')
+    if not torch.is_floating_point(x):
+        raise InputError(f'expected a float tensor in [0, 1]; got dtype {x.dtype}')
+    if x.numel() == 0:
+        raise InputError(f'the input tensor is empty; got shape {tuple(x.shape)}')
+    low, high = torch.aminmax(x.detach())  # both NaN when any value is
+    if torch.isnan(low):
+        raise InputError('the input tensor holds NaN values')
+    if low < 0 or high > 1:
+        raise InputError(f'the input tensor must lie in [0, 1]; got min {low:.4f}, max {high:.4f}')
+
+
+def tensor_to_images(x) -> List[Image.Image]:
+    """(N, C, H, W) floats in [0, 1], C = 1 or 3, to RGB PIL images (exact for 8-bit sources)."""
+    import torch
+
+    check_tensor(x)
+    pixels = (x.detach().float() * 255).round_().to(torch.uint8).expand(-1, 3, -1, -1)
+    return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
+
+
+def to_batched_tensor(image: Image.Image):
+    """(1, 3, H, W) float tensor in [0, 1] of an image; llmiqa reads back the same 8-bit pixels."""
+    import torch
+
+    pixels = torch.from_numpy(np.array(to_rgb(image)))
+    return pixels.permute(2, 0, 1).unsqueeze(0).float().div_(255)
+
+
+def _route(original):
+    @functools.wraps(original)
+    def _to_batched_tensor(self, img):
+        from .llmiqa_arch import LLMIQA
+
+        if isinstance(self.net, LLMIQA):
+            if isinstance(img, (str, os.PathLike)):
+                img = load_image(img)
+            if isinstance(img, Image.Image):
+                return to_batched_tensor(img)
+            check_tensor(img)
+        return original(self, img)
+
+    _to_batched_tensor.llmiqa_inputs = True
+    return _to_batched_tensor
+
+
+def route_llmiqa_inputs() -> None:
+    """Wrap ``InferenceModel._to_batched_tensor`` once (later calls, and reloads, change nothing)."""
+    from pyiqa.models.inference_model import InferenceModel
+
+    if not getattr(InferenceModel._to_batched_tensor, 'llmiqa_inputs', False):
+        InferenceModel._to_batched_tensor = _route(InferenceModel._to_batched_tensor)

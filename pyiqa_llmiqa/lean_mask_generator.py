@@ -29,6 +29,8 @@ from sam2.utils.amg import (batch_iterator, batched_mask_to_box, box_xyxy_to_xyw
                             uncrop_points)
 from torchvision.ops.boxes import batched_nms, box_area
 
+AUTOCAST_DTYPES = (None, 'bfloat16', 'float16')
+
 
 def _attend(attn, q, k, v):
     """sam2 ``Attention`` where q or k/v may have batch 1 (shared by all prompts): project each once."""
@@ -68,7 +70,7 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
     """``SAM2AutomaticMaskGenerator`` with the same arguments and masks, and less work per prompt."""
 
     def __init__(self, model, autocast_dtype: Optional[str] = None, **kwargs):
-        if autocast_dtype not in (None, 'bfloat16', 'float16'):
+        if autocast_dtype not in AUTOCAST_DTYPES:
             raise ValueError(f"autocast_dtype must be null, 'bfloat16' or 'float16'; got {autocast_dtype!r}")
         super().__init__(model, **kwargs)
         self.autocast_dtype = autocast_dtype

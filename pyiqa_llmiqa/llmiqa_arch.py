@@ -9,6 +9,7 @@ Reference:
     resubmission of Dog-IQA: Kai Liu et al., "Dog-IQA: Standard-guided Zero-shot MLLM for
     Mix-grained Image Quality Assessment", arXiv:2410.02505, 2024.
 """
+from dataclasses import dataclass
 from typing import Callable, List, Sequence, Union
 
 import numpy as np
@@ -17,42 +18,34 @@ from PIL import Image
 from torch import nn
 
 from .assessment import Assessment, RegionScore
-from .backbone import MLLMBackbone
+from .backbones import load_backbone
 from .batching import batch_size_for, run_in_batches
+from .errors import InputError
 from .fusion import fuse
-from .images import fit_pixels, to_rgb
+from .images import fit_pixels, tensor_to_images, to_rgb
 from .options import resolve_options
-from .owl3 import Owl3Backbone, is_owl3
-from .regions import MAX_ASPECT_RATIO, crop, select_regions, too_thin
+from .regions import MAX_ASPECT_RATIO, Region, crop, select_regions, too_thin
 from .score_reading import level_token_ids, read_levels
 from .standards import build_standard
 
 
-class InputError(ValueError):
-    """An input image or tensor cannot be scored; the message says which and why."""
+@dataclass
+class ImagePlan:
+    """What is scored for one image: its masks, the regions kept from them, and where the image's
+    crops (the whole image, then one per region) sit in the list sent to the backbone."""
 
+    image: Image.Image
+    n_masks: int
+    regions: List[Region]
+    crops: slice
 
-def check_tensor(x) -> None:
-    """Raise ``InputError`` unless ``x`` is a float tensor (N, 1 or 3, H, W) in [0, 1], free of NaN."""
-    if not torch.is_tensor(x) or x.dim() != 4 or x.shape[1] not in (1, 3):
-        shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-        raise InputError(f'expected a float tensor of shape (N, 3, H, W) or (N, 1, H, W); got {shape}')
-    if not torch.is_floating_point(x):
-        raise InputError(f'expected a float tensor in [0, 1]; got dtype {x.dtype}')
-    if x.numel() == 0:
-        raise InputError(f'the input tensor is empty; got shape {tuple(x.shape)}')
-    low, high = torch.aminmax(x.detach())  # both NaN when any value is
-    if torch.isnan(low):
-        raise InputError('the input tensor holds NaN values')
-    if low < 0 or high > 1:
-        raise InputError(f'the input tensor must lie in [0, 1]; got min {low:.4f}, max {high:.4f}')
+    @property
+    def global_index(self) -> int:
+        return self.crops.start
 
-
-def tensor_to_images(x: torch.Tensor) -> List[Image.Image]:
-    """(N, C, H, W) floats in [0, 1], C = 1 or 3, to RGB PIL images (exact for 8-bit sources)."""
-    check_tensor(x)
-    pixels = (x.detach().float() * 255).round_().to(torch.uint8).expand(-1, 3, -1, -1)
-    return [Image.fromarray(p.permute(1, 2, 0).cpu().numpy()) for p in pixels]
+    @property
+    def region_indices(self) -> slice:
+        return slice(self.crops.start + 1, self.crops.stop)
 
 
 class LLMIQA(nn.Module):
@@ -70,11 +63,7 @@ class LLMIQA(nn.Module):
         self.options = resolve_options(**options)
         opts = self.options
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
-        backbone_class = Owl3Backbone if is_owl3(opts.backbone) else MLLMBackbone
-        self.backbone = backbone_class(
-            opts.backbone, opts.dtype, opts.trust_remote_code, opts.model_kwargs, opts.processor_kwargs,
-            opts.share_prefix, opts.quantization,
-        )
+        self.backbone = load_backbone(opts)
         self.prompt = self.backbone.render_prompt(self.standard.system_prompt, self.standard.question)
         self.level_ids = level_token_ids(self.backbone.tokenizer, opts.levels)
         self.segmenter = None
@@ -107,69 +96,66 @@ class LLMIQA(nn.Module):
         fallback[order] = reading.fallback
         return scores.tolist(), fallback.tolist()
 
-    def assess(self, images: Sequence[Image.Image]) -> List[Assessment]:
-        """Score RGB ``images`` and return, per image, the scores and the regions behind them."""
-        opts = self.options
-        plans = []
-        crops: List[Image.Image] = []
+    def plan(self, images: Sequence[Image.Image]) -> List[ImagePlan]:
+        """Segment each image and choose its regions; the crops follow one another in image order."""
+        plans, start = [], 0
         for image in images:
             if too_thin(*image.size):
                 raise InputError(f'the image is {image.width}x{image.height} pixels: one side is more than '
                                  f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse')
             masks = list(self.segmenter(np.asarray(image))) if self.segmenter is not None else []
-            regions = select_regions(masks, opts.min_region_area, opts.complement)
-            plans.append((len(crops), masks, regions))
-            crops.append(fit_pixels(image))
-            crops.extend(crop(image, region) for region in regions)
+            regions = select_regions(masks, self.options.min_region_area, self.options.complement)
+            plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))
+            start += 1 + len(regions)
+        return plans
+
+    def assess(self, images: Sequence[Image.Image]) -> List[Assessment]:
+        """Score RGB ``images`` and return, per image, the scores and the regions behind them."""
+        plans = self.plan(images)
+        crops: List[Image.Image] = []
+        for plan in plans:
+            crops += [fit_pixels(plan.image), *(crop(plan.image, region) for region in plan.regions)]
         scores, fallback = self.score_crops(crops)
         self.fallback_count += sum(fallback)
+        self.last_assessments = [self._assessment(p, scores, fallback) for p in plans]
+        return self.last_assessments
 
-        assessments = []
-        for start, masks, regions in plans:
-            region_scores = scores[start + 1 : start + 1 + len(regions)]
-            final, local = fuse(
-                scores[start],
-                region_scores,
-                [region.area for region in regions],
-                opts.global_weight,
-                n_masks=len(masks),
-                levels=opts.levels,
-                mask_count_max=opts.mask_count_max,
-                mask_count_weight=opts.mask_count_weight,
-            )
-            details = [
-                RegionScore(r.kind, r.bbox, r.area, s, self._mask_record(masks, regions, r))
-                for r, s in zip(regions, region_scores)
-            ]
-            note = 'no region was large enough: scored on the whole image alone' if opts.mix_grained and not regions else ''
-            assessments.append(
-                Assessment(
-                    score=final,
-                    global_score=scores[start],
-                    local_score=local,
-                    n_masks=len(masks),
-                    n_kept=sum(r.kind == 'mask' for r in regions),
-                    regions=details,
-                    fallbacks=int(sum(fallback[start : start + 1 + len(regions)])),
-                    note=note,
-                )
-            )
-        self.last_assessments = assessments
-        return assessments
+    def _assessment(self, plan: ImagePlan, scores: List[float], fallback: List[bool]) -> Assessment:
+        """The fused scores of one planned image, from the scores of all crops."""
+        opts = self.options
+        global_score, region_scores = scores[plan.global_index], scores[plan.region_indices]
+        final, local = fuse(
+            global_score,
+            region_scores,
+            [region.area for region in plan.regions],
+            opts.global_weight,
+            n_masks=plan.n_masks,
+            levels=opts.levels,
+            mask_count_max=opts.mask_count_max,
+            mask_count_weight=opts.mask_count_weight,
+        )
+        details = [
+            RegionScore(r.kind, r.bbox, r.area, s, self._mask_record(r)) for r, s in zip(plan.regions, region_scores)
+        ]
+        note = 'no region was large enough: scored on the whole image alone' if opts.mix_grained and not plan.regions else ''
+        return Assessment(
+            score=final,
+            global_score=global_score,
+            local_score=local,
+            n_masks=plan.n_masks,
+            n_kept=sum(r.kind == 'mask' for r in plan.regions),
+            regions=details,
+            fallbacks=int(sum(fallback[plan.crops])),
+            note=note,
+        )
 
-    def _mask_record(self, masks, regions, region):
-        """The region's mask as COCO RLE when ``return_masks`` is on; the complement is computed."""
+    def _mask_record(self, region: Region):
+        """The region's mask as COCO RLE when ``return_masks`` is on."""
         if not self.options.return_masks:
             return None
         from .rle import encode_masks
 
-        if region.mask_index is not None:
-            return encode_masks([masks[region.mask_index]])[0]
-        covered = np.zeros(masks[0].shape, dtype=bool)
-        for kept in regions:
-            if kept.mask_index is not None:
-                covered |= masks[kept.mask_index]
-        return encode_masks([~covered])[0]
+        return encode_masks([region.mask])[0]
 
     def forward(self, x: Union[torch.Tensor, Sequence[Image.Image]]) -> torch.Tensor:
         """N scores in [1, K] for a float tensor (N, 3, H, W) in [0, 1] (or a list of PIL images)."""

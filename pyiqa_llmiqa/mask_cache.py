@@ -3,17 +3,18 @@
 An entry is keyed by the sha256 of the image (shape, dtype and pixel bytes) together with a
 canonical JSON of the settings that produced the masks -- for SAM2 use ``SAM2Segmenter.settings``
 (config, checkpoint size and sha256, generator options). Entries are JSON files of COCO RLEs,
-written atomically (temporary file + ``os.replace``), so a crash never leaves a half-written entry.
+written with ``atomic_write`` (temporary file, fsync, ``os.replace``), so a crash never leaves a
+half-written entry.
 """
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .atomic_write import atomic_write
 from .rle import decode_masks, encode_masks
 
 FORMAT_VERSION = 1
@@ -68,15 +69,6 @@ class MaskCache:
                  'masks': encode_masks(masks)}
         target = self.path(image, settings)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f'.{target.stem[:16]}.', suffix='.tmp')
-        try:
-            os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                json.dump(entry, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(target) as handle:
+            json.dump(entry, handle)
         return target

@@ -29,6 +29,8 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import List, Tuple, Union
 
+from .errors import LLMIQAError
+
 __all__ = [
     'MetaInfoError',
     'LIVEC_TRAIN_ROWS',
@@ -47,7 +49,7 @@ AGIQA_NAME_COLUMN = 'name'
 AGIQA_SCORE_COLUMN = 'mos_quality'
 
 
-class MetaInfoError(ValueError):
+class MetaInfoError(LLMIQAError, ValueError):
     """A meta-info (or AGIQA-3K data) CSV that cannot be read; names the file."""
 
 

@@ -1,23 +1,47 @@
-"""The options of the llmiqa metrics: names, defaults, types, and their validation.
+"""The options of the llmiqa metrics: names, defaults, types, and every check on them.
 
 Options arrive from presets, keyword arguments of ``pyiqa.create_metric``, YAML files and the command
-line. They are checked in one place so that a wrong name or type is always the same clear error.
+line. All of them are checked here, when they are resolved, before any model is loaded or
+downloaded, so a wrong name, type or value is always the same ``OptionError``. The types come from
+the annotations of ``LLMIQAOptions`` (and, for ``mask_generator``, of sam2's generator); the
+resolved options hold the full SAM2 generator settings that will run.
 """
 import difflib
+import functools
+import inspect
+import json
+import os
+import typing
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .segmenter import DEFAULT_SEGMENTER
+from .errors import OptionError
+from .sam2_names import resolve_sam2_config, sam2_hub_models
 from .standards import build_standard
 
 DEFAULT_BACKBONE = 'Qwen/Qwen2.5-VL-7B-Instruct'
+DEFAULT_SEGMENTER = 'facebook/sam2.1-hiera-large'  # the largest SAM2.1; the paper names no size
+
+# Table 2 of the paper's appendix; every other generator argument keeps sam2's default.
+PAPER_MASK_GENERATOR: Dict[str, Any] = {
+    'points_per_side': 8,
+    'points_per_batch': 128,
+    'pred_iou_thresh': 0.9,
+    'stability_score_thresh': 0.8,
+    'stability_score_offset': 0.7,
+    'crop_n_layers': 0,
+    'box_nms_thresh': 0.9,
+    'crop_n_points_downscale_factor': 1.2,
+    'min_mask_region_area': 1000,
+    'use_m2m': False,
+    'output_mode': 'coco_rle',
+}
+
 SCORE_MODES = ('greedy', 'expectation')
 QUANTIZATIONS = ('4bit', '8bit')
 DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
-
-
-class OptionError(ValueError):
-    """An option has an unknown name, a wrong type or a value out of range."""
+SEGMENTER_KEYS = ('config', 'checkpoint')
+OWL3_MODEL_KWARGS = ('attn_implementation',)  # what mPLUG-Owl3's loader takes
 
 
 @dataclass
@@ -27,7 +51,7 @@ class LLMIQAOptions:
     backbone: str = DEFAULT_BACKBONE
     standard: str = 'word'
     levels: int = 7
-    level_descriptions: Optional[Sequence[str]] = None
+    level_descriptions: Union[List[str], Tuple[str, ...], None] = None
     score_mode: str = 'greedy'
     dtype: str = 'auto'
     batch_size: Optional[int] = None  # None: 8 on a GPU, 1 on a CPU (see batch_size_for)
@@ -37,8 +61,8 @@ class LLMIQAOptions:
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     processor_kwargs: Dict[str, Any] = field(default_factory=dict)
     mix_grained: bool = True
-    segmenter: Any = DEFAULT_SEGMENTER
-    mask_generator: Dict[str, Any] = field(default_factory=dict)
+    segmenter: Union[str, Dict[str, str]] = DEFAULT_SEGMENTER  # a sam2 hub id or {config, checkpoint}
+    mask_generator: Dict[str, Any] = field(default_factory=dict)  # merged over PAPER_MASK_GENERATOR
     mask_cache_dir: Optional[str] = None
     min_region_area: float = 0.001
     complement: bool = True
@@ -48,7 +72,9 @@ class LLMIQAOptions:
     return_masks: bool = False
 
     def __post_init__(self):
-        _check_types(self)
+        for name, types in OPTION_TYPES.items():
+            _check_type(name, getattr(self, name), types)
+        self.mask_generator = mask_generator_settings(self.mask_generator)
         _check_values(self)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -59,50 +85,165 @@ class LLMIQAOptions:
         return resolved
 
 
-OPTION_NAMES = tuple(f.name for f in fields(LLMIQAOptions))
+def _classes(hint) -> tuple:
+    """The classes a type annotation admits, for ``isinstance``: unions flattened, generics by their
+    container, ``float`` admitting ``int`` too (as in PEP 484)."""
+    if hint is Any:
+        return (object,)
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        return tuple(cls for arg in typing.get_args(hint) for cls in _classes(arg))
+    if origin is not None:
+        return (origin,)
+    return (float, int) if hint is float else (hint,)
 
-# What each option accepts; checked before values are looked at.
-_TYPES = {
-    'backbone': (str,),
-    'standard': (str,),
-    'levels': (int,),
-    'level_descriptions': (list, tuple, type(None)),
-    'score_mode': (str,),
-    'dtype': (str,),
-    'batch_size': (int, type(None)),
-    'share_prefix': (bool,),
-    'trust_remote_code': (bool,),
-    'quantization': (str, type(None)),
-    'model_kwargs': (dict,),
-    'processor_kwargs': (dict,),
-    'mix_grained': (bool,),
-    'segmenter': (str, dict),
-    'mask_generator': (dict,),
-    'mask_cache_dir': (str, type(None)),
-    'min_region_area': (int, float),
-    'complement': (bool,),
-    'global_weight': (int, float),
-    'mask_count_max': (int, type(None)),
-    'mask_count_weight': (int, float),
-    'return_masks': (bool,),
+
+OPTION_NAMES = tuple(f.name for f in fields(LLMIQAOptions))
+# What each option accepts, from the annotations above; checked before values are looked at.
+OPTION_TYPES: Dict[str, tuple] = {
+    name: _classes(hint) for name, hint in typing.get_type_hints(LLMIQAOptions).items() if name in OPTION_NAMES
 }
 
 
-def _type_names(types):
+def _type_names(types) -> str:
     return ' or '.join('null' if t is type(None) else t.__name__ for t in types)
 
 
-def _check_types(opts):
-    for name, types in _TYPES.items():
-        value = getattr(opts, name)
-        is_bool = isinstance(value, bool)
-        if not isinstance(value, types) or (is_bool and bool not in types):
+def _check_type(name: str, value, types: tuple) -> None:
+    """``value`` is an instance of ``types``; a bool counts as a number only where bool is named."""
+    if object in types:
+        return
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise OptionError(f'option {name!r} must be {_type_names(types)}; got {value!r} ({type(value).__name__})')
+
+
+def _unknown(what: str, names, valid, valid_label: str) -> OptionError:
+    """The error for unknown names: each with its likeliest intended name, then all valid ones."""
+    hints = []
+    for name in names:
+        close = difflib.get_close_matches(name, valid, n=1)
+        hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
+    return OptionError(f"unknown {what} {', '.join(hints)}; valid {valid_label}: {', '.join(valid)}")
+
+
+@functools.lru_cache(maxsize=None)
+def _generator_arg_types() -> Dict[str, tuple]:
+    """The arguments of sam2's ``SAM2AutomaticMaskGenerator`` and ``LeanMaskGenerator`` with the
+    classes their annotations admit, widened by the class of the paper's value (Table 2 gives
+    ``crop_n_points_downscale_factor`` 1.2 where sam2 annotates an int; sam2 computes with it)."""
+    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+    from .lean_mask_generator import LeanMaskGenerator
+
+    types = {}
+    for cls in (SAM2AutomaticMaskGenerator, LeanMaskGenerator):
+        hints = typing.get_type_hints(cls.__init__)
+        for param in inspect.signature(cls.__init__).parameters.values():
+            if param.name in ('self', 'model') or param.kind is param.VAR_KEYWORD:
+                continue
+            classes = _classes(hints.get(param.name, Any))
+            if param.name in PAPER_MASK_GENERATOR:
+                classes += (type(PAPER_MASK_GENERATOR[param.name]),)
+            types[param.name] = classes
+    return dict(sorted(types.items()))
+
+
+def _is_paper_setting(key: str, value) -> bool:
+    return key in PAPER_MASK_GENERATOR and type(PAPER_MASK_GENERATOR[key]) is type(value) \
+        and PAPER_MASK_GENERATOR[key] == value
+
+
+def mask_generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    """``PAPER_MASK_GENERATOR`` with ``overrides`` merged over it: the settings SAM2 runs with.
+
+    Keys and types are checked against sam2's generator (its signature and annotations) and
+    ``LeanMaskGenerator``'s own ``autocast_dtype``; sam2 is imported only when a setting differs
+    from the paper's (those are checked once, by the test suite).
+    """
+    settings = {**PAPER_MASK_GENERATOR, **(overrides or {})}
+    changed = {key: value for key, value in settings.items() if not _is_paper_setting(key, value)}
+    if not changed:
+        return settings
+    arg_types = _generator_arg_types()
+    unknown = [key for key in changed if key not in arg_types]
+    if unknown:
+        raise _unknown("key of option 'mask_generator' (a SAM2AutomaticMaskGenerator argument)", unknown,
+                       list(arg_types), 'keys')
+    for key, value in changed.items():
+        _check_type(f'mask_generator.{key}', value, arg_types[key])
+    from .lean_mask_generator import AUTOCAST_DTYPES
+
+    if settings.get('autocast_dtype') not in AUTOCAST_DTYPES:
+        raise OptionError(f"option 'mask_generator.autocast_dtype': must be null, 'bfloat16' or 'float16'; "
+                          f"got {settings['autocast_dtype']!r}")
+    return settings
+
+
+def check_segmenter(segmenter) -> None:
+    """A sam2 hub id that sam2 knows, or a mapping with a ``config`` sam2 ships and a ``checkpoint`` path."""
+    if isinstance(segmenter, str):
+        if segmenter not in sam2_hub_models():
             raise OptionError(
-                f'option {name!r} must be {_type_names(types)}; got {value!r} ({type(value).__name__})'
-            )
+                f'option \'segmenter\': unknown SAM2 hub id {segmenter!r}; sam2 knows {sorted(sam2_hub_models())}. '
+                "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}")
+        return
+    if not isinstance(segmenter, Mapping):
+        raise OptionError(f"option 'segmenter' must be a sam2 hub id or a mapping; got {type(segmenter).__name__}")
+    unknown = sorted(set(segmenter) - set(SEGMENTER_KEYS))
+    if unknown:
+        raise _unknown("key of option 'segmenter' (a mapping)", unknown, SEGMENTER_KEYS, 'keys')
+    if not segmenter.get('config'):
+        raise OptionError("option 'segmenter': a mapping needs a 'config', e.g. 'configs/sam2.1/sam2.1_hiera_l.yaml'")
+    if not segmenter.get('checkpoint'):
+        raise OptionError(
+            "option 'segmenter': a mapping needs a 'checkpoint' (a local .pt file); random SAM2 weights are "
+            'never used. For tests, make one with pyiqa_llmiqa.testing.sam2_checkpoints.save_random_sam2_checkpoint.')
+    for key in SEGMENTER_KEYS:
+        if not isinstance(segmenter[key], (str, os.PathLike)):
+            raise OptionError(f"option 'segmenter.{key}' must be a str; got {segmenter[key]!r}")
+    try:
+        resolve_sam2_config(str(segmenter['config']))
+    except ValueError as error:
+        raise OptionError(f"option 'segmenter.config': {error}") from None
 
 
-def _check_values(opts):
+def is_owl3(name: str) -> bool:
+    """Whether backbone ``name`` is mPLUG-Owl3: a folder whose config says so, or a hub id naming it."""
+    config = os.path.join(name, 'config.json')
+    if os.path.isfile(config):
+        with open(config, encoding='utf-8') as handle:
+            return json.load(handle).get('model_type') == 'mplugowl3'
+    return 'mplug-owl3' in name.lower()
+
+
+def check_owl3_consent(opts: 'LLMIQAOptions') -> None:
+    """mPLUG-Owl3 runs its hub repository's code: refuse to load it unless the user allowed that.
+
+    Checked when the backbone is about to load (before any download), not when options are resolved:
+    the ``llmiqa_owl3`` preset itself leaves ``trust_remote_code`` off, for the user to turn on.
+    """
+    if is_owl3(opts.backbone) and not opts.trust_remote_code:
+        raise OptionError(
+            f'option \'trust_remote_code\': the backbone {opts.backbone!r} is mPLUG-Owl3, which transformers does '
+            'not include: it runs Python code from the model\'s hub repository (modeling_mplugowl3.py '
+            'and the files it imports). Allow that explicitly with trust_remote_code=True '
+            "(pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True), `trust_remote_code: true` in "
+            'an options file, or --opt trust_remote_code=true on the command line)'
+        )
+
+
+def _check_owl3(opts: 'LLMIQAOptions') -> None:
+    """What the mPLUG-Owl3 backbone cannot do."""
+    if opts.quantization is not None:
+        raise OptionError(f"option 'quantization': not available for the mPLUG-Owl3 backbone; got {opts.quantization!r}")
+    unknown = sorted(set(opts.model_kwargs) - set(OWL3_MODEL_KWARGS))
+    if unknown:
+        raise OptionError(
+            f"option 'model_kwargs': the mPLUG-Owl3 backbone takes only {', '.join(OWL3_MODEL_KWARGS)}; got {unknown}"
+        )
+
+
+def _check_values(opts: LLMIQAOptions) -> None:
     def bad(name, why):
         raise OptionError(f'option {name!r}: {why}; got {getattr(opts, name)!r}')
 
@@ -126,10 +267,9 @@ def _check_values(opts):
         bad('mask_count_max', 'must be a positive mask count, or null to leave the count term off')
     if not 0 <= opts.mask_count_weight <= 1:
         bad('mask_count_weight', 'must be in [0, 1]')
-    if isinstance(opts.segmenter, dict):
-        unknown = set(opts.segmenter) - {'config', 'checkpoint'}
-        if unknown:
-            bad('segmenter', f'a mapping takes the keys config and checkpoint, not {sorted(unknown)}')
+    check_segmenter(opts.segmenter)
+    if is_owl3(opts.backbone):
+        _check_owl3(opts)
 
 
 def resolve_options(base: Optional[Dict[str, Any]] = None, **overrides) -> LLMIQAOptions:
@@ -139,11 +279,5 @@ def resolve_options(base: Optional[Dict[str, Any]] = None, **overrides) -> LLMIQ
     merged.update(overrides)
     unknown = [name for name in merged if name not in OPTION_NAMES]
     if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, OPTION_NAMES, n=1)
-            hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
-        raise OptionError(
-            f"unknown llmiqa option {', '.join(hints)}; valid options: {', '.join(OPTION_NAMES)}"
-        )
+        raise _unknown('llmiqa option', unknown, OPTION_NAMES, 'options')
     return LLMIQAOptions(**merged)

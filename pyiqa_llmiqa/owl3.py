@@ -12,47 +12,16 @@ image at a time and padded on the right, so every real token sees exactly what i
 alone; the logits are read at each row's last real token.
 """
 import copy
-import json
-import os
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from PIL import Image
 from torch import nn
 
-from .backbone import _load_error, resolve_dtype
-from .options import OptionError
+from .backbones import backbone_load_error, resolve_dtype
+from .options import LLMIQAOptions
 
 IMAGE_TOKEN = '<|image|>'
-MODEL_KWARGS = ('attn_implementation',)
-
-
-def is_owl3(name: str) -> bool:
-    """Whether backbone ``name`` is mPLUG-Owl3: a folder whose config says so, or a hub id naming it."""
-    config = os.path.join(name, 'config.json')
-    if os.path.isfile(config):
-        with open(config, encoding='utf-8') as handle:
-            return json.load(handle).get('model_type') == 'mplugowl3'
-    return 'mplug-owl3' in name.lower()
-
-
-def check_owl3_options(name: str, trust_remote_code: bool, model_kwargs: dict, quantization: Optional[str]) -> None:
-    """Refuse, before anything is downloaded, what the mPLUG-Owl3 backbone cannot or may not do."""
-    if not trust_remote_code:
-        raise OptionError(
-            f'option \'trust_remote_code\': the backbone {name!r} is mPLUG-Owl3, which transformers does '
-            'not include: it runs Python code from the model\'s hub repository (modeling_mplugowl3.py '
-            'and the files it imports). Allow that explicitly with trust_remote_code=True '
-            "(pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True), `trust_remote_code: true` in "
-            'an options file, or --opt trust_remote_code=true on the command line)'
-        )
-    if quantization is not None:
-        raise OptionError(f'option \'quantization\': not available for the mPLUG-Owl3 backbone; got {quantization!r}')
-    unknown = sorted(set(model_kwargs) - set(MODEL_KWARGS))
-    if unknown:
-        raise OptionError(
-            f"option 'model_kwargs': the mPLUG-Owl3 backbone takes only {', '.join(MODEL_KWARGS)}; got {unknown}"
-        )
 
 
 def collate(features: Sequence[dict], pad_id: int):
@@ -84,35 +53,25 @@ def collate(features: Sequence[dict], pad_id: int):
 
 
 class Owl3Backbone(nn.Module):
-    """mPLUG-Owl3 with the interface of ``MLLMBackbone``: ``render_prompt`` and ``next_token_logits``.
+    """mPLUG-Owl3 as a ``backbones.Backbone``: ``render_prompt`` and ``next_token_logits``.
 
     ``processor_kwargs`` go to each call of Owl3's processor (``cut_enable: false`` scores the image
     at 384 x 384 without tiles); ``model_kwargs`` takes ``attn_implementation`` (default ``sdpa``);
-    ``share_prefix`` does not apply and is ignored.
+    ``share_prefix`` does not apply and is ignored. What Owl3 cannot or may not do (no
+    ``trust_remote_code``, quantization, other model_kwargs) is refused when options are resolved.
     """
 
-    def __init__(
-        self,
-        name: str,
-        dtype: str = 'auto',
-        trust_remote_code: bool = False,
-        model_kwargs: Optional[dict] = None,
-        processor_kwargs: Optional[dict] = None,
-        share_prefix: bool = True,
-        quantization: Optional[str] = None,
-    ):
+    def __init__(self, options: LLMIQAOptions):
         super().__init__()
-        model_kwargs = dict(model_kwargs or {})
-        check_owl3_options(name, trust_remote_code, model_kwargs, quantization)
         from .owl3_loading import load_owl3
 
-        self.name = name
+        self.name = options.backbone
         try:
-            self.model, self.tokenizer = load_owl3(name, resolve_dtype(dtype), **model_kwargs)
+            self.model, self.tokenizer = load_owl3(self.name, resolve_dtype(options.dtype), **options.model_kwargs)
         except (OSError, ValueError) as error:
-            raise _load_error(name, error) from error
+            raise backbone_load_error(self.name, error) from error
         self.processor = self.model.init_processor(self.tokenizer)
-        self.processor_kwargs = dict(processor_kwargs or {})
+        self.processor_kwargs = dict(options.processor_kwargs)
 
     @property
     def device(self) -> torch.device:

@@ -7,7 +7,7 @@ same way as the others: the bounding box of those pixels, cut from the original 
 A region whose box is a sliver (one side over ``MAX_ASPECT_RATIO`` times the other) is not kept:
 Qwen-VL processors refuse such images, and no quality can be read from them.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -26,12 +26,14 @@ def too_thin(width: int, height: int) -> bool:
 
 @dataclass(frozen=True)
 class Region:
-    """One region to score: its kind, bounding box [x, y, w, h] and area, in original pixels."""
+    """One region to score: its kind, bounding box [x, y, w, h] and area, in original pixels, and
+    its pixels (the segmenter's mask itself, or the complement, built once when it is selected)."""
 
     kind: str
     bbox: Tuple[int, int, int, int]
     area: int
     mask_index: Optional[int] = None  # index into the segmenter's masks; None for the complement
+    mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
 
 
 def mask_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:
@@ -58,14 +60,14 @@ def select_regions(masks: Sequence[np.ndarray], min_region_area: float, compleme
         bbox = mask_bbox(mask)
         if too_thin(*bbox[2:]):
             continue
-        regions.append(Region(MASK, bbox, area, index))
+        regions.append(Region(MASK, bbox, area, index, mask))
         covered |= mask
     if complement and regions:
         rest = ~covered
         area = int(rest.sum())
         bbox = mask_bbox(rest) if area > 0 and area >= min_pixels else None
         if bbox is not None and not too_thin(*bbox[2:]):
-            regions.append(Region(COMPLEMENT, bbox, area))
+            regions.append(Region(COMPLEMENT, bbox, area, mask=rest))
     return regions
 
 

@@ -50,12 +50,12 @@ def resolved_options(name: str, **overrides) -> Dict[str, Any]:
 
 def register() -> None:
     """Add the presets to pyiqa's ``DEFAULT_CONFIGS`` and the arch to ``ARCH_REGISTRY``; route
-    llmiqa metrics' file inputs through ``load_image`` (``pyiqa_inputs``)."""
+    llmiqa metrics' file inputs through ``load_image`` (``images.route_llmiqa_inputs``)."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
+    from .images import route_llmiqa_inputs
     from .llmiqa_arch import LLMIQA
-    from .pyiqa_inputs import route_llmiqa_inputs
 
     ARCH_REGISTRY.register(LLMIQA, name=ARCH_NAME, override=True)
     route_llmiqa_inputs()  # llmiqa metrics read files with load_image (EXIF, clear errors)

@@ -9,8 +9,10 @@ from typing import List
 
 import torch
 
+from .errors import LLMIQAError
 
-class LevelTokenError(ValueError):
+
+class LevelTokenError(LLMIQAError, ValueError):
     """A tokenizer cannot write a quality level as a single token."""
 
 

@@ -1,4 +1,4 @@
-"""SAM2 automatic mask generation with the paper's settings (LLM-IQA appendix, Table 2).
+"""SAM2 automatic mask generation with the paper's settings (LLM-IQA appendix, Table 2, in ``options``).
 
 ``SAM2Segmenter`` wraps sam2's ``SAM2AutomaticMaskGenerator`` (as ``LeanMaskGenerator``, which gives
 the same masks faster): an ``nn.Module`` that owns the SAM2 model (so ``.to(device)`` moves it)
@@ -13,7 +13,6 @@ Notes on sam2 1.1.0 that shape this module:
   skips the step. The generator never calls its own ``postprocess_small_regions``.
 """
 import hashlib
-import inspect
 import os
 from functools import cached_property
 from pathlib import Path
@@ -22,89 +21,21 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 import torch
 
+from .errors import CheckpointNotFoundError, SegmenterLoadError
+from .options import DEFAULT_SEGMENTER, check_segmenter, mask_generator_settings
 from .rle import decode_masks
+from .sam2_names import resolve_sam2_config, sam2_hub_models
 from .segment_scale import SEGMENT_MAX_SIDE, downscale, upscale_mask
-
-# Table 2 of the paper's appendix; every other generator argument keeps sam2's default.
-PAPER_MASK_GENERATOR: Dict[str, Any] = {
-    'points_per_side': 8,
-    'points_per_batch': 128,
-    'pred_iou_thresh': 0.9,
-    'stability_score_thresh': 0.8,
-    'stability_score_offset': 0.7,
-    'crop_n_layers': 0,
-    'box_nms_thresh': 0.9,
-    'crop_n_points_downscale_factor': 1.2,
-    'min_mask_region_area': 1000,
-    'use_m2m': False,
-    'output_mode': 'coco_rle',
-}
-
-DEFAULT_SEGMENTER = 'facebook/sam2.1-hiera-large'  # the largest SAM2.1; the paper names no size
-
-
-def _sam2_root() -> Path:
-    import sam2
-    return Path(sam2.__file__).parent
-
-
-def available_sam2_configs() -> List[str]:
-    """Model config names shipped inside the sam2 package (``configs/...yaml``)."""
-    root = _sam2_root()
-    return sorted(p.relative_to(root).as_posix() for p in (root / 'configs').rglob('*.yaml'))
-
-
-def resolve_sam2_config(name: str) -> str:
-    """Map a config name to the one sam2's hydra knows.
-
-    Accepts the full name (``configs/sam2.1/sam2.1_hiera_t.yaml``) or a short form
-    (``sam2.1_hiera_t``, ``sam2.1_hiera_t.yaml``, ``sam2.1/sam2.1_hiera_t``).
-    """
-    root = _sam2_root()
-    filename = name if name.endswith('.yaml') else name + '.yaml'
-    if filename.startswith('configs/') and (root / filename).is_file():
-        return filename
-    matches = [c for c in available_sam2_configs()
-               if c == 'configs/' + filename or c.rsplit('/', 1)[-1] == filename]
-    if len(matches) == 1:
-        return matches[0]
-    raise ValueError(f'unknown SAM2 config {name!r}'
-                     + (f' (ambiguous: {matches})' if matches else '')
-                     + f'; the sam2 package ships: {", ".join(available_sam2_configs())}')
-
-
-def _generator_arg_names() -> List[str]:
-    """sam2's generator arguments and LeanMaskGenerator's own (``autocast_dtype``)."""
-    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-
-    from .lean_mask_generator import LeanMaskGenerator
-    params = [*inspect.signature(SAM2AutomaticMaskGenerator.__init__).parameters.values(),
-              *inspect.signature(LeanMaskGenerator.__init__).parameters.values()]
-    return sorted({p.name for p in params if p.name not in ('self', 'model') and p.kind is not p.VAR_KEYWORD})
-
-
-def generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """``PAPER_MASK_GENERATOR`` with ``overrides`` merged over it; unknown keys raise ValueError."""
-    overrides = dict(overrides or {})
-    valid = _generator_arg_names()
-    unknown = sorted(set(overrides) - set(valid))
-    if unknown:
-        raise ValueError(f'unknown SAM2AutomaticMaskGenerator option(s) {unknown}; valid: {valid}')
-    return {**PAPER_MASK_GENERATOR, **overrides}
 
 
 def _hub_checkpoint(model_id: str) -> tuple:
     """Return (config, local checkpoint path) for a sam2 hub id, from the HF cache or the hub."""
-    from sam2.build_sam import HF_MODEL_ID_TO_FILENAMES
-    if model_id not in HF_MODEL_ID_TO_FILENAMES:
-        raise ValueError(f'unknown SAM2 hub id {model_id!r}; sam2 knows {sorted(HF_MODEL_ID_TO_FILENAMES)}. '
-                         "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}")
-    config, filename = HF_MODEL_ID_TO_FILENAMES[model_id]
+    config, filename = sam2_hub_models()[model_id]  # a known id: checked with the options
     from huggingface_hub import hf_hub_download
     try:
         return config, hf_hub_download(repo_id=model_id, filename=filename)
     except Exception as e:  # offline, no cache, network or auth errors
-        raise OSError(
+        raise CheckpointNotFoundError(
             f'could not load SAM2 checkpoint {model_id!r} ({filename}) from the Hugging Face hub '
             f'or its local cache: {type(e).__name__}: {e}\n'
             f'Fix: download it while online (`hf download {model_id} {filename}`), or pass '
@@ -115,13 +46,13 @@ def read_sam2_checkpoint(checkpoint: Union[str, os.PathLike]) -> Mapping[str, to
     """Read the state dict of a sam2 checkpoint (``{'model': state_dict}``) with ``weights_only=True``."""
     path = Path(checkpoint)
     if not path.is_file():
-        raise FileNotFoundError(f'SAM2 checkpoint file not found: {path}')
+        raise CheckpointNotFoundError(f'SAM2 checkpoint file not found: {path}')
     try:
         ckpt = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise RuntimeError(f'could not read SAM2 checkpoint {path}: {e}') from e
+        raise SegmenterLoadError(f'could not read SAM2 checkpoint {path}: {e}') from e
     if not isinstance(ckpt, Mapping) or not isinstance(ckpt.get('model'), Mapping):
-        raise RuntimeError(f"SAM2 checkpoint {path} is not a dict with a 'model' state dict")
+        raise SegmenterLoadError(f"SAM2 checkpoint {path} is not a dict with a 'model' state dict")
     return ckpt['model']
 
 
@@ -130,12 +61,12 @@ def load_sam2_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor], s
     expected = set(model.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise RuntimeError(f'SAM2 checkpoint {source} does not match the model: {len(missing)} missing '
+        raise SegmenterLoadError(f'SAM2 checkpoint {source} does not match the model: {len(missing)} missing '
                            f'key(s) {missing[:5]}, {len(unexpected)} unexpected key(s) {unexpected[:5]}')
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:  # e.g. shape mismatch
-        raise RuntimeError(f'SAM2 checkpoint {source} does not match the model: {e}') from e
+        raise SegmenterLoadError(f'SAM2 checkpoint {source} does not match the model: {e}') from e
 
 
 class SAM2Segmenter(torch.nn.Module):
@@ -146,7 +77,7 @@ class SAM2Segmenter(torch.nn.Module):
             the Hugging Face cache or hub) or a mapping ``{'config': <sam2 config name, short forms
             accepted>, 'checkpoint': <local .pt path>}``. Random weights are never used.
         mask_generator: ``SAM2AutomaticMaskGenerator`` keyword overrides, merged over
-            ``PAPER_MASK_GENERATOR``, and ``autocast_dtype`` (see ``LeanMaskGenerator``).
+            ``options.PAPER_MASK_GENERATOR``, and ``autocast_dtype`` (see ``LeanMaskGenerator``).
     """
 
     def __init__(self, segmenter: Union[str, Mapping[str, Any]] = DEFAULT_SEGMENTER,
@@ -160,25 +91,14 @@ class SAM2Segmenter(torch.nn.Module):
 
         from .lean_mask_generator import LeanMaskGenerator
 
-        self.generator_kwargs = generator_settings(mask_generator)
+        check_segmenter(segmenter)
+        self.generator_kwargs = mask_generator_settings(mask_generator)
         if isinstance(segmenter, str):
             self.source = segmenter
             config, checkpoint = _hub_checkpoint(segmenter)
-        elif isinstance(segmenter, Mapping):
-            unknown = sorted(set(segmenter) - {'config', 'checkpoint'})
-            if unknown:
-                raise ValueError(f"unknown segmenter key(s) {unknown}; expected 'config' and 'checkpoint'")
-            if not segmenter.get('config'):
-                raise ValueError("segmenter mapping needs a 'config', e.g. 'configs/sam2.1/sam2.1_hiera_l.yaml'")
-            if not segmenter.get('checkpoint'):
-                raise ValueError(
-                    "segmenter mapping needs a 'checkpoint' (a local .pt file); random SAM2 weights are "
-                    'never used. For tests, make one with '
-                    'pyiqa_llmiqa.testing.sam2_checkpoints.save_random_sam2_checkpoint.')
+        else:
             self.source = None
             config, checkpoint = segmenter['config'], segmenter['checkpoint']
-        else:
-            raise TypeError(f'segmenter must be a hub id or a mapping, got {type(segmenter).__name__}')
 
         self.config = resolve_sam2_config(config)
         self.checkpoint = Path(checkpoint).absolute()

@@ -22,8 +22,8 @@ import pyiqa_llmiqa  # noqa: F401  (registers the presets)
 from conftest import SAM2_TEST_GENERATOR
 from pyiqa_llmiqa import cli
 from pyiqa_llmiqa.bench.store import read_records
-from pyiqa_llmiqa.images import ImageLoadError, load_image
-from pyiqa_llmiqa.llmiqa_arch import InputError
+from pyiqa_llmiqa.errors import ImageLoadError, InputError
+from pyiqa_llmiqa.images import load_image
 from pyiqa_llmiqa.testing.bad_files import CASES, NON_IMAGES, make_corpus, make_huge_png
 
 HUGE = (12000, 9000)

@@ -13,8 +13,8 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
 from pyiqa_llmiqa import cli
-from pyiqa_llmiqa.backbone import BackboneLoadError
-from pyiqa_llmiqa.batching import OutOfMemoryError, run_in_batches
+from pyiqa_llmiqa.batching import BatchOutOfMemoryError, run_in_batches
+from pyiqa_llmiqa.errors import BackboneLoadError
 from pyiqa_llmiqa.metric_options import parse_assignments
 
 
@@ -46,7 +46,7 @@ def test_a_batch_out_of_memory_is_halved_and_the_smaller_size_kept(error):
 
 def test_out_of_memory_on_one_input_is_a_clear_error():
     forward, sizes = _oom_above(0)
-    with pytest.raises(OutOfMemoryError, match='even alone.*max_pixels'), pytest.warns(RuntimeWarning):
+    with pytest.raises(BatchOutOfMemoryError, match='even alone.*max_pixels'), pytest.warns(RuntimeWarning):
         run_in_batches(forward, [1, 2, 3], batch_size=2)
     assert sizes == [2, 1]
 

@@ -103,14 +103,14 @@ def test_tokenizer_that_splits_a_level_fails_at_load_time(tiny_backbone, tmp_pat
 
 
 def test_missing_backbone_offline_names_the_fix():
-    from pyiqa_llmiqa.backbone import BackboneLoadError
+    from pyiqa_llmiqa.errors import BackboneLoadError
 
     with pytest.raises(BackboneLoadError, match='HF_HUB_OFFLINE=1 is set and .* is not in the Hugging Face cache'):
         _metric('nobody/no-such-model')
 
 
 def test_missing_local_folder_is_named(tmp_path):
-    from pyiqa_llmiqa.backbone import BackboneLoadError
+    from pyiqa_llmiqa.errors import BackboneLoadError
 
     missing = tmp_path / 'no-such-folder'
     with pytest.raises(BackboneLoadError, match=f"there is no folder '{missing}'"):

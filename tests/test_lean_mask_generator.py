@@ -11,7 +11,8 @@ import torch
 from conftest import SAM2_TEST_GENERATOR, shapes_image
 
 from pyiqa_llmiqa.lean_mask_generator import LeanMaskGenerator
-from pyiqa_llmiqa.segmenter import SAM2Segmenter, generator_settings
+from pyiqa_llmiqa.options import mask_generator_settings
+from pyiqa_llmiqa.segmenter import SAM2Segmenter
 
 # With random weights the predicted IoUs lie around 0.47-0.55 and the mask logits near 0: these
 # settings let some candidates (and some whole prompts) fail the IoU filter and some fail the
@@ -29,7 +30,7 @@ def records(sam2_checkpoint):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # sam2 warns that its _C extension is missing
         segmenter = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': sam2_checkpoint}, FILTERING)
-        settings = generator_settings(FILTERING)
+        settings = mask_generator_settings(FILTERING)
         image = shapes_image()
         with torch.inference_mode():
             stock = SAM2AutomaticMaskGenerator(segmenter.model, **{**settings, 'output_mode': 'binary_mask'})

@@ -23,8 +23,9 @@ import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa import owl3_loading
 from pyiqa_llmiqa.backbone import MLLMBackbone
-from pyiqa_llmiqa.options import OptionError
-from pyiqa_llmiqa.owl3 import Owl3Backbone, is_owl3
+from pyiqa_llmiqa.errors import OptionError
+from pyiqa_llmiqa.options import is_owl3
+from pyiqa_llmiqa.owl3 import Owl3Backbone
 from pyiqa_llmiqa.standards import build_standard
 from pyiqa_llmiqa.testing.tiny_models import byte_level_vocab
 

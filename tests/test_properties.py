@@ -5,12 +5,13 @@ import math
 import pytest
 import torch
 import yaml
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pyiqa_llmiqa.fusion import fuse, local_score
 from pyiqa_llmiqa.metric_options import parse_assignments
-from pyiqa_llmiqa.options import _TYPES, OPTION_NAMES, OptionError, resolve_options
+from pyiqa_llmiqa.errors import OptionError
+from pyiqa_llmiqa.options import OPTION_NAMES, OPTION_TYPES, PAPER_MASK_GENERATOR, resolve_options
 from pyiqa_llmiqa.score_reading import read_levels
 
 # --- option parsing ---------------------------------------------------------
@@ -75,9 +76,10 @@ def test_unknown_option_names_are_named_with_the_valid_ones(name):
 
 
 @settings(max_examples=300, deadline=None)
-@given(name=st.sampled_from(sorted(_TYPES)), value=values)
+@given(name=st.sampled_from(sorted(OPTION_TYPES)), value=values)
+@example(name='mask_generator', value={})
 def test_any_value_of_any_option_is_accepted_or_an_option_error(name, value):
-    types = _TYPES[name]
+    types = OPTION_TYPES[name]
     wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
     try:
         resolved = resolve_options(**{name: value})
@@ -85,7 +87,10 @@ def test_any_value_of_any_option_is_accepted_or_an_option_error(name, value):
         assert name in str(error)
     else:
         assert not wrong_type
-        assert resolved.to_dict()[name] == (list(value) if name == 'level_descriptions' and value else value)
+        expected = list(value) if name == 'level_descriptions' and value else value
+        if name == 'mask_generator':  # the settings SAM2 runs with: the paper's, then the given ones
+            expected = {**PAPER_MASK_GENERATOR, **value}
+        assert resolved.to_dict()[name] == expected
 
 
 # --- fusion -----------------------------------------------------------------

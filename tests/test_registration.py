@@ -10,7 +10,8 @@ from pyiqa.default_model_configs import DEFAULT_CONFIGS
 from pyiqa.utils.registry import ARCH_REGISTRY
 
 import pyiqa_llmiqa
-from pyiqa_llmiqa.options import OPTION_NAMES, OptionError
+from pyiqa_llmiqa.errors import OptionError
+from pyiqa_llmiqa.options import OPTION_NAMES
 
 
 def test_presets_are_listed_as_nr_metrics():

@@ -12,7 +12,9 @@ import torch
 
 from conftest import shapes_image
 from pyiqa_llmiqa.rle import decode_masks, encode_masks
-from pyiqa_llmiqa.segmenter import PAPER_MASK_GENERATOR, SAM2Segmenter, resolve_sam2_config
+from pyiqa_llmiqa.options import PAPER_MASK_GENERATOR
+from pyiqa_llmiqa.sam2_names import resolve_sam2_config
+from pyiqa_llmiqa.segmenter import SAM2Segmenter
 
 H, W = 192, 256
 # Random weights rarely pass the paper's quality filters, so the test switches them off (0 = off),

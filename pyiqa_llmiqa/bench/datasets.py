@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
+from ..errors import LLMIQAError
 from ..meta_info import resolve_image_path
 
 PYIQA_DATA = 'chaofengc/IQA-PyTorch-Datasets'
@@ -24,7 +25,7 @@ PYIQA_META_INFO = 'chaofengc/IQA-PyTorch-Datasets-metainfo'
 PATH_KEYS = ('dataroot_target', 'dataroot_ref', 'meta_info_file', 'split_file')
 
 
-class DatasetError(ValueError):
+class DatasetError(LLMIQAError, ValueError):
     """A data set that cannot be read; says what is missing and where to get it."""
 
 

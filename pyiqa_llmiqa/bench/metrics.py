@@ -29,7 +29,7 @@ class MetricSpec:
         """A short hash of the metric, its options and the data set's preprocessing."""
         described = {'metric': self.name, 'options': self.options, 'augment': augment}
         if self.is_llmiqa:  # 'auto' means bfloat16 on a GPU, float32 on a CPU: not the same scores
-            from ..backbone import resolve_dtype
+            from ..backbones import resolve_dtype
 
             described['resolved_dtype'] = str(resolve_dtype(self.options['dtype']))
         text = json.dumps(described, sort_keys=True, default=str)

@@ -7,10 +7,11 @@ folds those into the main file (a scored record wins over a failed one), so a ki
 only the images in flight. Lines cut by a crash are skipped when read.
 """
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List
+
+from ..atomic_write import atomic_write
 
 
 def read_records(path: Path) -> List[dict]:
@@ -58,17 +59,16 @@ class ResultStore:
         rank = {name: i for i, name in enumerate(order)}
         ordered = sorted(records.values(), key=lambda r: (rank.get(r['image'], len(rank)), r['image']))
         self.folder.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix('.jsonl.tmp')
-        with open(temporary, 'w', encoding='utf-8') as handle:
+        with atomic_write(self.path) as handle:
             handle.writelines(json.dumps(r) + '\n' for r in ordered)
-        os.replace(temporary, self.path)
         for part in parts:
             part.unlink()
 
     def write_options(self, description: dict) -> None:
         """Say what the key stands for, beside the results."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / f'{self.stem}.options.json').write_text(json.dumps(description, indent=2, default=str) + '\n')
+        with atomic_write(self.folder / f'{self.stem}.options.json') as handle:
+            handle.write(json.dumps(description, indent=2, default=str) + '\n')
 
     @contextmanager
     def appender(self, rank: int) -> Iterator:

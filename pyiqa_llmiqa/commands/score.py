@@ -2,9 +2,8 @@
 import json
 import sys
 
-from ..batching import OutOfMemoryError
-from ..images import ImageLoadError, find_images, load_image
-from ..llmiqa_arch import InputError
+from ..errors import ImageLoadError, InputError
+from ..images import find_images, load_image
 from ..metric_options import add_metric_arguments, create_metric_from_args
 
 
@@ -25,7 +24,9 @@ def failure(path, error: Exception) -> str:
     """Why one image has no score, naming the file."""
     if isinstance(error, ImageLoadError):
         return str(error)  # names the file already
-    if isinstance(error, (InputError, OutOfMemoryError)):
+    from ..batching import BatchOutOfMemoryError  # loaded with the metric already
+
+    if isinstance(error, (InputError, BatchOutOfMemoryError)):
         return f'{path}: {error}'
     return f'{path}: {type(error).__name__}: {error}'
 
