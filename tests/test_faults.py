@@ -14,8 +14,8 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
 from pyiqa_llmiqa import cli
 from pyiqa_llmiqa.batching import BatchOutOfMemoryError, run_in_batches
+from pyiqa_llmiqa.cli_options import parse_assignments
 from pyiqa_llmiqa.errors import BackboneLoadError
-from pyiqa_llmiqa.metric_options import parse_assignments
 
 
 def _oom_above(limit, error=torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')):

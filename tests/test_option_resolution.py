@@ -12,6 +12,7 @@ from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
 import pyiqa_llmiqa
 from pyiqa_llmiqa.atomic_write import atomic_write
+from pyiqa_llmiqa.backbones import Backbone
 from pyiqa_llmiqa.batching import BatchOutOfMemoryError
 from pyiqa_llmiqa.bench.metrics import metric_specs
 from pyiqa_llmiqa.errors import (BackboneLoadError, CheckpointNotFoundError, ImageLoadError, InputError,
@@ -105,6 +106,7 @@ def test_a_built_metric_runs_sam2_with_the_settings_its_options_show(digit_backb
     assert metric.net.segmenter.generator_kwargs == expected
     assert metric.net.segmenter.settings['mask_generator'] == expected  # the mask-cache key
     assert metric.net.segmenter.generator.points_per_batch == 128
+    assert isinstance(metric.net.backbone, Backbone)
 
 
 @pytest.mark.parametrize('error, builtin', [

@@ -8,9 +8,9 @@ import yaml
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from pyiqa_llmiqa.fusion import fuse, local_score
-from pyiqa_llmiqa.metric_options import parse_assignments
+from pyiqa_llmiqa.cli_options import parse_assignments
 from pyiqa_llmiqa.errors import OptionError
+from pyiqa_llmiqa.fusion import fuse, local_score
 from pyiqa_llmiqa.options import OPTION_NAMES, OPTION_TYPES, PAPER_MASK_GENERATOR, resolve_options
 from pyiqa_llmiqa.score_reading import read_levels
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..metric_options import add_option_arguments, options_from_args
+from ..cli_options import add_option_arguments, options_from_args
 
 
 def add_parser(subparsers):

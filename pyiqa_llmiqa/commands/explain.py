@@ -3,7 +3,7 @@ import json
 
 from ..explain import draw_assessment
 from ..images import load_image
-from ..metric_options import add_metric_arguments, create_metric_from_args
+from ..cli_options import add_metric_arguments, create_metric_from_args
 
 
 def add_parser(subparsers):

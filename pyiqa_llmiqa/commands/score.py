@@ -2,9 +2,9 @@
 import json
 import sys
 
+from ..cli_options import add_metric_arguments, create_metric_from_args
 from ..errors import ImageLoadError, InputError
 from ..images import find_images, load_image
-from ..metric_options import add_metric_arguments, create_metric_from_args
 
 
 def add_parser(subparsers):
