@@ -182,9 +182,12 @@ def mask_generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Di
 def check_segmenter(segmenter) -> None:
     """A sam2 hub id that sam2 knows, or a mapping with a ``config`` sam2 ships and a ``checkpoint`` path."""
     if isinstance(segmenter, str):
-        if segmenter not in sam2_hub_models():
+        known = sorted(sam2_hub_models())
+        if segmenter not in known:
+            close = difflib.get_close_matches(segmenter, known, n=1)
             raise OptionError(
-                f'option \'segmenter\': unknown SAM2 hub id {segmenter!r}; sam2 knows {sorted(sam2_hub_models())}. '
+                f'option \'segmenter\': unknown SAM2 hub id {segmenter!r}'
+                + (f' (did you mean {close[0]!r}?)' if close else '') + f'; sam2 knows {known}. '
                 "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}")
         return
     if not isinstance(segmenter, Mapping):

@@ -59,6 +59,8 @@ def test_the_missing_folder_is_a_backbone_load_error_when_options_are_fine(no_ba
     ({'segmenter': {'config': 'hiera_tiniest', 'checkpoint': 'x.pt'}},
      r"option 'segmenter.config': unknown SAM2 config 'hiera_tiniest'"),
     ({'segmenter': 'facebook/sam3'}, r"option 'segmenter': unknown SAM2 hub id 'facebook/sam3'.*facebook/sam2.1-hiera-large"),
+    ({'segmenter': 'facebook/sam2.1-hiera-larg'},
+     r"unknown SAM2 hub id 'facebook/sam2.1-hiera-larg' \(did you mean 'facebook/sam2.1-hiera-large'\?\)"),
 ])
 def test_sam2_options_fail_at_create_metric_before_the_backbone_loads(no_backbone, overrides, expected):
     with pytest.raises(OptionError, match=expected):
