@@ -338,3 +338,20 @@ def test_report_in_a_real_browser(built):
     screen = np.asarray(Image.open(io.BytesIO(visit.screenshot)).convert('L'), dtype=float)
     assert screen.shape == (768, 1366)
     assert screen.std() > 10 and (screen < 128).mean() > 0.005  # text and rules, not an empty page
+
+
+def test_ceiling_plot_names_its_rule(stored_run, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    shutil.copytree(stored_run, out)
+    titles = []
+    plot = bench_report.plot_ceiling
+    monkeypatch.setattr(bench_report, 'plot_ceiling',
+                        lambda *a, title=None, **k: titles.append(title) or plot(*a, title=title, **k))
+    assert cli.main(['report', str(out)]) == 0
+    assert len(titles) == 1 and 'equal-width bins' in titles[0] and 'ceil(K (m - min) / (max - min))' in titles[0]
+
+
+def test_report_of_a_folder_without_a_run_says_so(tmp_path, capsys):
+    assert cli.main(['report', str(tmp_path)]) == 2
+    message = capsys.readouterr().err
+    assert f'{tmp_path}: no run.json here' in message and 'pyiqa-llmiqa bench --out' in message
