@@ -294,7 +294,8 @@ def test_download_fetches_a_missing_pyiqa_data_set_through_pyiqa(tmp_path, monke
         Image.new('RGB', (32, 24), (40 * i, 90, 200)).save(served / 'koniq10k' / '512x384' / f'{i}.jpg')
     with tarfile.open(served / 'koniq10k.tgz', 'w:gz') as archive:
         archive.add(served / 'koniq10k', arcname='koniq10k')
-    meta_info = 'img_name,mos,std,official_split\n' + ''.join(f'{i}.jpg,{10 * i + 5},1,{s}\n' for i, s in enumerate(splits))
+    meta_info = 'img_name,mos,std,official_split\n' + ''.join(f'{i}.jpg,{10 * i + 5},1,{s}\n'
+                                                              for i, s in enumerate(splits))
     calls = []
 
     def hub(repo_id, repo_type, local_dir, allow_patterns=None, **kwargs):
@@ -312,7 +313,8 @@ def test_download_fetches_a_missing_pyiqa_data_set_through_pyiqa(tmp_path, monke
         load_datasets(['koniq10k'], str(root))
     assert calls == []
     (koniq,) = load_datasets(['koniq10k'], str(root), download=True)
-    assert calls == [('chaofengc/IQA-PyTorch-Datasets-metainfo', None), ('chaofengc/IQA-PyTorch-Datasets', 'koniq10k.tgz')]
+    assert calls == [('chaofengc/IQA-PyTorch-Datasets-metainfo', None),
+                     ('chaofengc/IQA-PyTorch-Datasets', 'koniq10k.tgz')]
     assert [(item.name, item.mos) for item in koniq.items] == [('1.jpg', 15.0), ('2.jpg', 25.0)]
     assert all(item.path.is_file() for item in koniq.items)
     load_datasets(['koniq10k'], str(root), download=True)

@@ -240,7 +240,8 @@ def test_table_tex_parses_and_holds_the_csv_figures(built):
     body = {row[0]: row[1:] for row in rows[2:]}
     for metric, dataset, column in (('llmiqa', 'shapes', 0), ('piqe', 'shapes', 0), ('llmiqa', 'flat', 2)):
         cells = body[metric][column:column + 2]
-        assert [tex_number(c) for c in cells] == [round(float(figures[(metric, dataset)][f]), 3) for f in ('srcc', 'plcc')]
+        expected = [round(float(figures[(metric, dataset)][f]), 3) for f in ('srcc', 'plcc')]
+        assert [tex_number(c) for c in cells] == expected
     assert body['piqe'][2:] == ['const.', 'const.']
     assert r'llmiqa' in body and r'\textit{Ceiling} ($K = 7$)' in body
     assert 'Images: shapes 7, flat 4' in tex

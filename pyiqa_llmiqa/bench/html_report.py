@@ -11,7 +11,6 @@ resolved options behind each metric's results.
 import base64
 import html
 import io
-import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -107,6 +106,10 @@ def rank_errors(scores: List[float], mos: List[float], sign_turned: bool) -> np.
     return np.abs(predicted - rankdata(mos)) / len(scores)
 
 
+def _count(n: int, noun: str) -> str:
+    return f'{n} {noun}' + ('' if n == 1 else 's')
+
+
 def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     """The image as the metric saw it, with its regions' boxes and scores; None if it cannot be read."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -152,9 +155,10 @@ def _worst_images(metric: RunMetric, dataset: BenchDataset, row: Row, records: D
         verdict = 'rated too high' if score_rank[index] > mos_rank[index] else 'rated too low'
         caption = (f'{item.name}: MOS {item.mos:.3g} (rank {mos_rank[index]:g} of {len(scored)}), score '
                    f'{record["score"]:.3f}{parts} (rank {score_rank[index]:g}); rank error {errors[index]:.2f}, '
-                   f'{verdict}; {record.get("n_masks", 0)} masks, {record.get("n_kept", 0)} kept')
+                   f'{verdict}; {_count(record.get("n_masks", 0), "mask")}, {record.get("n_kept", 0)} kept')
         picture = _thumbnail(dataset, item, record)
-        shown = _img(picture, item.name, 'image/jpeg') if picture else f'<p>image not readable at {html.escape(str(item.path))}</p>'
+        shown = (_img(picture, item.name, 'image/jpeg') if picture
+                 else f'<p>image not readable at {html.escape(str(item.path))}</p>')
         cards.append(f'<figure>{shown}<figcaption>{html.escape(caption)}</figcaption></figure>')
     return (f'<h3>{html.escape(metric.name)} on {html.escape(dataset.name)}: largest rank errors</h3>'
             f'<div class="grid">{"".join(cards)}</div>')
@@ -168,6 +172,7 @@ def _distributions(metric: RunMetric, dataset: BenchDataset, records: Dict[str, 
         return ''
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
     figure = Figure(figsize=(11, 3.2), dpi=100)
     FigureCanvasAgg(figure)
@@ -179,9 +184,14 @@ def _distributions(metric: RunMetric, dataset: BenchDataset, records: Dict[str, 
         axes.set_title(title, fontsize=10)
         axes.set_xlabel('count')
         axes.set_ylabel('images')
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     panels[2].hist(differences or [0.0], bins=20, color='#aa7744')
     panels[2].set_title('global minus local score', fontsize=10)
     panels[2].set_xlabel('difference')
+    panels[2].xaxis.set_major_locator(MaxNLocator(5))
+    panels[2].xaxis.set_major_formatter(FormatStrFormatter('%.3g'))
+    for axes in panels:
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.suptitle(f'{metric.name} on {dataset.name} ({len(scored)} images)', fontsize=11)
     figure.tight_layout()
     return (f'<h3>{html.escape(metric.name)} on {html.escape(dataset.name)}: masks, regions, global - local</h3>'
@@ -195,11 +205,13 @@ def _failed_html(metrics: List[RunMetric], datasets: List[BenchDataset], records
         return '<p>No image failed.</p>'
     lines = ['<table id="failed"><thead><tr><th>Metric</th><th class="text">Data set</th><th class="text">Image</th>'
              '<th class="text">Reason</th></tr></thead><tbody>']
-    lines += [f'<tr><td>{html.escape(m)}</td><td class="text">{html.escape(d)}</td><td class="text">{html.escape(i)}</td>'
+    lines += [f'<tr><td>{html.escape(m)}</td><td class="text">{html.escape(d)}</td>'
+              f'<td class="text">{html.escape(i)}</td>'
               f'<td class="text">{html.escape(e)}</td></tr>' for m, d, i, e in failed[:MAX_FAILED_SHOWN]]
     lines.append('</tbody></table>')
     if len(failed) > MAX_FAILED_SHOWN:
-        lines.append(f'<p class="note">{len(failed) - MAX_FAILED_SHOWN} more: see the "error" fields under predictions/.</p>')
+        lines.append(f'<p class="note">{len(failed) - MAX_FAILED_SHOWN} more: see the "error" fields under '
+                     'predictions/.</p>')
     return '\n'.join(lines)
 
 
@@ -211,7 +223,8 @@ def _options_html(metrics: List[RunMetric], datasets: List[BenchDataset], out: P
             path = store.folder / f'{store.stem}.options.json'
             text = path.read_text(encoding='utf-8') if path.is_file() else f'({path.name} not found)'
             parts.append(f'<details><summary>{html.escape(metric.name)} on {html.escape(dataset.name)} '
-                         f'(key {html.escape(metric.keys[dataset.name])})</summary><pre>{html.escape(text)}</pre></details>')
+                         f'(key {html.escape(metric.keys[dataset.name])})</summary>'
+                         f'<pre>{html.escape(text)}</pre></details>')
     return '\n'.join(parts)
 
 
@@ -245,7 +258,8 @@ def write_html(metrics: List[RunMetric], datasets: List[BenchDataset], rows: Lis
     sections.append(('failed', 'Failed images', _failed_html(metrics, datasets, records)))
     sections.append(('options', 'Resolved options', _options_html(metrics, datasets, out)))
     nav = ''.join(f'<a href="#{key}">{html.escape(title)}</a>' for key, title, _ in sections)
-    body = ''.join(f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>' for key, title, content in sections)
+    body = ''.join(f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>'
+                   for key, title, content in sections)
     names = ', '.join(d.name for d in datasets)
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -61,7 +61,8 @@ def read_manifest(out: Path) -> Tuple[List[RunMetric], List[BenchDataset]]:
         raise ManifestError(f'{out}: no {MANIFEST} here; it is written by `pyiqa-llmiqa bench --out {out}`')
     try:
         described = json.loads(path.read_text(encoding='utf-8'))
-        datasets = [BenchDataset(d['name'], [Item(name, Path(d['root']) / name, float(mos)) for name, mos in d['items']],
+        datasets = [BenchDataset(d['name'],
+                                 [Item(name, Path(d['root']) / name, float(mos)) for name, mos in d['items']],
                                  dict(d['augment']), bool(d['mos_lower_better']), d['root'])
                     for d in described['datasets']]
         metrics = [RunMetric(**m) for m in described['metrics']]

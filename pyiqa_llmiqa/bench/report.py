@@ -119,7 +119,8 @@ def fit_note(rows: List[Row]) -> str:
     failed = [f'{r.metric} on {r.dataset}' for r in rows if r.fit_failed and not r.missing_why]
     if not failed:
         return ''
-    return f'no fit: the 4-parameter logistic fit of pyiqa did not converge for {", ".join(failed)}; fitted PLCC left out'
+    return (f'no fit: the 4-parameter logistic fit of pyiqa did not converge for {", ".join(failed)}; '
+            'fitted PLCC left out')
 
 
 def markdown(rows: List[Row]) -> str:

@@ -6,6 +6,7 @@ file descriptor 3, answers and events out on 4, each a JSON text ended by a NUL 
 no browser download and no Python package beyond the standard library.
 """
 import base64
+import fcntl
 import json
 import os
 import select
@@ -115,8 +116,9 @@ def _collect(events: List[dict], visit: PageVisit) -> None:
 
 
 def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LAPTOP, full_page: bool = False,
-               chromium: Optional[str] = None, timeout: float = 60.0) -> PageVisit:
-    """Load ``page`` in a fresh headless Chromium at ``size`` (CSS pixels) and report what happened.
+               fragment: str = '', chromium: Optional[str] = None, timeout: float = 60.0) -> PageVisit:
+    """Load ``page`` (scrolled to the element whose id is ``fragment``, if given) in a fresh headless
+    Chromium at ``size`` (CSS pixels) and report what happened.
 
     ``expressions`` maps names to JavaScript expressions evaluated after the load (their JSON values
     land in ``values``). The screenshot shows the first screen, or the whole page with ``full_page``.
@@ -125,18 +127,22 @@ def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LA
     if not chromium:
         raise BrowserError(f'no Chromium on PATH (looked for {", ".join(CHROMIUM_NAMES)}); on Debian: '
                            'apt-get install chromium')
-    url = Path(page).resolve().as_uri()
+    url = Path(page).resolve().as_uri() + (f'#{fragment}' if fragment else '')
     with tempfile.TemporaryDirectory(prefix='chromium-profile-') as profile:
         to_browser_read, to_browser = os.pipe()
         from_browser, from_browser_write = os.pipe()
 
         def onto_3_and_4():  # Chromium reads commands on fd 3 and writes on fd 4
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
+            # copies above 10 first, as the pipe's own descriptors may be 3 or 4; dup2 then makes 3 and 4
+            # inheritable, and every other descriptor of Python's is not (PEP 446): close_fds=False leaks none
+            reading, writing = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+                                for fd in (to_browser_read, from_browser_write))
+            os.dup2(reading, 3)
+            os.dup2(writing, 4)
 
         process = subprocess.Popen([chromium, *FLAGS, f'--user-data-dir={profile}', 'about:blank'],
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   preexec_fn=onto_3_and_4, pass_fds=(3, 4))
+                                   preexec_fn=onto_3_and_4, close_fds=False)
         os.close(to_browser_read)
         os.close(from_browser_write)
         pipe = _Pipe(process, to_browser, from_browser)
