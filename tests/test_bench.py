@@ -160,6 +160,10 @@ def test_interrupted_run_keeps_what_it_scored(first_run, dataset_yaml, digit_bac
     assert cli.main(bench_args(dataset_yaml, digit_backbone, out)) == 130
     (part,) = (out / 'predictions' / 'blurset').glob('llmiqa_global-*.rank0.jsonl')
     assert len(read_records(part)) == 3
+    assert cli.main(['report', str(out)]) == 0  # what a stopped run finished, from its run.json
+    stopped = table(out)
+    assert (stopped['llmiqa_global']['n'], stopped['llmiqa_global']['missing']) == ('3', str(len(BLURS) + 1 - 3))
+    assert (stopped['piqe']['n'], stopped['piqe']['note']) == ('0', 'fewer than 3 scored images')
     monkeypatch.setattr(runner, 'load_image', spy)
     assert cli.main(bench_args(dataset_yaml, digit_backbone, out)) == 0
     assert len(loads) == 3 + (len(BLURS) + 1 - 3) + len(BLURS) + 1  # the rest, then all of piqe
