@@ -1,5 +1,5 @@
 """What llmiqa saw and said about one image: the record behind its score."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import List, Optional, Tuple
 
 
@@ -34,3 +34,11 @@ class Assessment:
             if region['mask'] is None:
                 del region['mask']
         return record
+
+    @classmethod
+    def from_dict(cls, record: dict) -> 'Assessment':
+        """The assessment behind a stored record (``to_dict``'s, with any other keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in record.items() if k in known}
+        values['regions'] = [RegionScore(**{**r, 'bbox': tuple(r['bbox'])}) for r in record.get('regions', [])]
+        return cls(**values)

@@ -3,7 +3,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ('score', 'explain', 'bench', 'ceiling', 'convert_agiqa')
+COMMANDS = ('score', 'explain', 'bench', 'report', 'ceiling', 'convert_agiqa')
 
 
 def build_parser() -> argparse.ArgumentParser:

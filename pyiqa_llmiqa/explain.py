@@ -21,7 +21,7 @@ DPI = 110
 HEADER_INCHES = 0.6  # room for the scores above the panels
 
 
-def _colours(n: int) -> np.ndarray:
+def region_colours(n: int) -> np.ndarray:
     """n distinct RGB colours in [0, 1]."""
     from matplotlib import colormaps
 
@@ -39,12 +39,31 @@ def _overlay(image: np.ndarray, assessment: Assessment, colours) -> np.ndarray:
     return np.clip(painted, 0, 1)
 
 
+def draw_region_boxes(axes, assessment: Assessment, image_area: float, colours, fontsize: float = 8,
+                      line_width: float = 2.0) -> None:
+    """Each region's bounding box on ``axes`` (showing the image), labelled with its score and its
+    share of the image; the complement (the background) dashed, labelled at its bottom left."""
+    for region, colour in zip(assessment.regions, colours):
+        share = 100 * region.area / image_area
+        x, y, w, h = region.bbox
+        style = '--' if region.kind == 'complement' else '-'
+        axes.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=line_width, linestyle=style))
+        label = f'{region.score:.2f}' if not float(region.score).is_integer() else f'{region.score:.0f}'
+        # mask labels at the box's top left; the complement's (often the whole image) at bottom left
+        background = region.kind == 'complement'
+        axes.text(
+            x + 4, y + h - 4 if background else y + 4, f"{'background ' if background else ''}{label} | {share:.1f}%",
+            color='white', fontsize=fontsize, va='bottom' if background else 'top',
+            bbox={'facecolor': colour, 'alpha': 0.85, 'pad': 1.5, 'edgecolor': 'none'},
+        )
+
+
 def draw_assessment(image: Image.Image, assessment: Assessment, out_png: Union[str, Path]) -> Path:
     """Draw ``assessment`` of ``image`` into ``out_png``."""
     pixels = np.asarray(image.convert('RGB'))
     height, width = pixels.shape[:2]
     total = float(height * width)
-    colours = _colours(len(assessment.regions))
+    colours = region_colours(len(assessment.regions))
 
     panel_height = FIGURE_WIDTH_INCHES / 2 * height / width
     total_height = panel_height + HEADER_INCHES
@@ -57,20 +76,7 @@ def draw_assessment(image: Image.Image, assessment: Assessment, out_png: Union[s
     for axes in (left, right):
         axes.set_axis_off()
 
-    line_width = 2.0
-    for region, colour in zip(assessment.regions, colours):
-        share = 100 * region.area / total
-        x, y, w, h = region.bbox
-        style = '--' if region.kind == 'complement' else '-'
-        left.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=line_width, linestyle=style))
-        label = f'{region.score:.2f}' if not float(region.score).is_integer() else f'{region.score:.0f}'
-        # mask labels at the box's top left; the complement's (often the whole image) at bottom left
-        background = region.kind == 'complement'
-        left.text(
-            x + 4, y + h - 4 if background else y + 4, f"{'background ' if background else ''}{label} | {share:.1f}%",
-            color='white', fontsize=8, va='bottom' if background else 'top',
-            bbox={'facecolor': colour, 'alpha': 0.85, 'pad': 1.5, 'edgecolor': 'none'},
-        )
+    draw_region_boxes(left, assessment, total, colours)
     right.text(
         0.01, 0.99, f'{assessment.n_masks} masks, {assessment.n_kept} kept', transform=right.transAxes,
         color='white', fontsize=11, va='top', bbox={'facecolor': 'black', 'alpha': 0.7, 'pad': 3},

@@ -105,6 +105,22 @@ def test_table_matches_correlations_of_the_json_lines(first_run):
         assert 'plcc_fitted' in row
         assert (first_run / f'scatter_{metric}_blurset.png').stat().st_size > 0
     assert (first_run / 'ceiling.png').is_file()
+    for name in ('table.md', 'table.tex', 'report.html', 'run.json'):  # tests/test_report.py checks their content
+        assert (first_run / name).stat().st_size > 0
+
+
+def test_report_rebuilds_the_tables_of_a_run_without_scoring(first_run, tmp_path, monkeypatch):
+    from pyiqa_llmiqa.bench.metrics import MetricSpec
+
+    out = tmp_path / 'out'
+    shutil.copytree(first_run, out)
+    for name in ('correlations.csv', 'benchmark_results.csv', 'table.md', 'table.tex', 'report.html'):
+        (out / name).unlink()
+    monkeypatch.setattr(MetricSpec, 'build', lambda *a, **k: pytest.fail('report scored'))
+    assert cli.main(['report', str(out)]) == 0
+    assert table(out) == table(first_run)
+    assert (out / 'table.tex').read_text() == (first_run / 'table.tex').read_text()
+    assert (out / 'report.html').stat().st_size > 0
 
 
 def test_every_image_has_a_record_and_the_corrupt_one_says_why(first_run):
@@ -144,6 +160,10 @@ def test_interrupted_run_keeps_what_it_scored(first_run, dataset_yaml, digit_bac
     assert cli.main(bench_args(dataset_yaml, digit_backbone, out)) == 130
     (part,) = (out / 'predictions' / 'blurset').glob('llmiqa_global-*.rank0.jsonl')
     assert len(read_records(part)) == 3
+    assert cli.main(['report', str(out)]) == 0  # what a stopped run finished, from its run.json
+    stopped = table(out)
+    assert (stopped['llmiqa_global']['n'], stopped['llmiqa_global']['missing']) == ('3', str(len(BLURS) + 1 - 3))
+    assert (stopped['piqe']['n'], stopped['piqe']['note']) == ('0', 'fewer than 3 scored images')
     monkeypatch.setattr(runner, 'load_image', spy)
     assert cli.main(bench_args(dataset_yaml, digit_backbone, out)) == 0
     assert len(loads) == 3 + (len(BLURS) + 1 - 3) + len(BLURS) + 1  # the rest, then all of piqe
@@ -262,3 +282,50 @@ def test_ceiling_reads_a_data_set_as_bench_does(dataset_yaml, tmp_path, capsys):
     (entry,) = printed['datasets'].values()
     assert entry['n'] == len(mos)
     assert entry['ceiling']['3']['value'] == pytest.approx(ceiling(mos, 3)['value'])
+
+
+def test_download_fetches_a_missing_pyiqa_data_set_through_pyiqa(tmp_path, monkeypatch):
+    """--download: pyiqa's load_dataset fetches the meta-info files and the archive (the hub call is
+    replaced by one that serves them from here), extracts it, and bench reads the test split."""
+    import tarfile
+
+    import pyiqa.data.dataset_api as dataset_api
+
+    served = tmp_path / 'hub'
+    (served / 'koniq10k' / '512x384').mkdir(parents=True)
+    splits = ['train', 'test', 'test', 'val']
+    for i in range(len(splits)):
+        Image.new('RGB', (32, 24), (40 * i, 90, 200)).save(served / 'koniq10k' / '512x384' / f'{i}.jpg')
+    with tarfile.open(served / 'koniq10k.tgz', 'w:gz') as archive:
+        archive.add(served / 'koniq10k', arcname='koniq10k')
+    meta_info = 'img_name,mos,std,official_split\n' + ''.join(f'{i}.jpg,{10 * i + 5},1,{s}\n'
+                                                              for i, s in enumerate(splits))
+    calls = []
+
+    def hub(repo_id, repo_type, local_dir, allow_patterns=None, **kwargs):
+        calls.append((repo_id, allow_patterns))
+        Path(local_dir).mkdir(parents=True, exist_ok=True)
+        if repo_id.endswith('-metainfo'):
+            (Path(local_dir) / 'meta_info_KonIQ10kDataset.csv').write_text(meta_info)
+        else:
+            shutil.copy(served / allow_patterns, Path(local_dir) / allow_patterns)
+        return str(local_dir)
+
+    monkeypatch.setattr(dataset_api, 'snapshot_download', hub)
+    root = tmp_path / 'datasets'
+    with pytest.raises(DatasetError, match='not found'):
+        load_datasets(['koniq10k'], str(root))
+    assert calls == []
+    (koniq,) = load_datasets(['koniq10k'], str(root), download=True)
+    assert calls == [('chaofengc/IQA-PyTorch-Datasets-metainfo', None),
+                     ('chaofengc/IQA-PyTorch-Datasets', 'koniq10k.tgz')]
+    assert [(item.name, item.mos) for item in koniq.items] == [('1.jpg', 15.0), ('2.jpg', 25.0)]
+    assert all(item.path.is_file() for item in koniq.items)
+    load_datasets(['koniq10k'], str(root), download=True)
+    assert len(calls) == 2  # nothing fetched again
+
+
+def test_download_refuses_a_data_set_pyiqa_cannot_fetch(tmp_path):
+    agiqa = Path(__file__).resolve().parents[1] / 'options' / 'agiqa3k.yml'
+    with pytest.raises(DatasetError, match='pyiqa cannot download'):
+        load_datasets([str(agiqa)], str(tmp_path), download=True)

@@ -46,6 +46,7 @@ class BenchDataset:
     items: List[Item]
     augment: Dict[str, Any] = field(default_factory=dict)
     mos_lower_better: bool = False
+    root: str = ''  # the images' folder: each item's path is root / name
 
     def transform(self) -> Callable:
         """The data set's ``augment`` transforms (pyiqa's own) as one function on PIL images."""
@@ -111,6 +112,27 @@ def download_hint(key: str, options: Dict[str, Any], root: str) -> str:
     return hint.replace('DATA_ROOT', root)
 
 
+def _missing_files(options: Dict[str, Any]) -> bool:
+    return not (Path(options['meta_info_file']).exists() and Path(options['dataroot_target']).exists())
+
+
+def fetch_dataset(key: str, options: Dict[str, Any], root: str) -> None:
+    """Download data set ``key`` (its archive, extracted, and pyiqa's meta-info files) under ``root``
+    with pyiqa's own ``load_dataset``, which fetches only what is missing."""
+    from pyiqa.data.dataset_api import dataset_download_name
+    from pyiqa.data.dataset_api import load_dataset as pyiqa_load_dataset
+
+    if key not in dataset_download_name:
+        raise DatasetError(f'{key}: pyiqa cannot download this data set (it downloads '
+                           f'{", ".join(sorted(dataset_download_name))}); {download_hint(key, options, root)}')
+    print(f'{key}: downloading what is missing under {root} with pyiqa.load_dataset', file=sys.stderr)
+    try:
+        pyiqa_load_dataset(key, data_root=root, dataset_opts=options)
+    except Exception as error:  # the hub, the archive or pyiqa's reader: say which data set and why
+        raise DatasetError(f'{key}: download failed ({type(error).__name__}: {error}); '
+                           f'{download_hint(key, options, root)}') from None
+
+
 def _check_files(key: str, options: Dict[str, Any], root: str) -> None:
     """Missing meta-info file, image folder or split column: a ``DatasetError`` that says what to get."""
     meta, images = Path(options['meta_info_file']), Path(options['dataroot_target'])
@@ -139,14 +161,19 @@ def _name_in_root(path: str, root: str, meta_info_file: str) -> str:
     return name
 
 
-def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = None) -> BenchDataset:
-    """The test items of one data set, through pyiqa's dataset class named by ``options['type']``."""
+def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = None,
+                 download: bool = False) -> BenchDataset:
+    """The test items of one data set, through pyiqa's dataset class named by ``options['type']``;
+    with ``download``, a missing pyiqa data set is fetched first (:func:`fetch_dataset`)."""
     from pyiqa.data import build_dataset
 
+    given = options
     options = {'name': key, 'phase': 'test', **options}
     for path_key in PATH_KEYS:
         if options.get(path_key):
             options[path_key] = _under_root(str(options[path_key]), data_root)
+    if download and _missing_files(options):
+        fetch_dataset(key, given, data_root or './datasets')
     _check_files(key, options, data_root or './datasets')
     try:
         dataset = build_dataset(options)
@@ -166,7 +193,7 @@ def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = N
               'recorded as failed', file=sys.stderr)
     # pyiqa's mos_normalize already turns a lower-better MOS into a higher-better one.
     lower_better = bool(options.get('lower_better')) and not options.get('mos_normalize')
-    return BenchDataset(safe_name(key), items, dict(options.get('augment') or {}), lower_better)
+    return BenchDataset(safe_name(key), items, dict(options.get('augment') or {}), lower_better, str(root))
 
 
 def safe_name(text: str) -> str:
@@ -174,9 +201,9 @@ def safe_name(text: str) -> str:
     return re.sub(r'[^A-Za-z0-9._+-]', '_', text)
 
 
-def load_datasets(specs: List[str], data_root: Optional[str] = None) -> List[BenchDataset]:
-    """Every data set that ``specs`` (names or YAML files) describe, in order."""
-    datasets = [load_dataset(key, options, data_root)
+def load_datasets(specs: List[str], data_root: Optional[str] = None, download: bool = False) -> List[BenchDataset]:
+    """Every data set that ``specs`` (names or YAML files) describe, in order (``download``: fetch missing ones)."""
+    datasets = [load_dataset(key, options, data_root, download)
                 for spec in specs for key, options in dataset_options(spec).items()]
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
