@@ -19,12 +19,13 @@ from PIL import Image
 import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa.score_reading import level_token_ids
-from pyiqa_llmiqa.testing.real_config_models import REAL_FAMILIES, build_real_config_model, model_files_dir
+from pyiqa_llmiqa.testing.real_config_models import (
+    REAL_FAMILIES,
+    build_real_config_model,
+    model_files_dir,
+)
 
 FILES = model_files_dir()
-pytestmark = pytest.mark.skipif(
-    FILES is None, reason='no model-files folder: set LLMIQA_MODEL_FILES or put it at shared/model_files'
-)
 
 WORD_7_STANDARD = (
     'You are a helpful assistant to help me evaluate the quality of the image. You will be given '
@@ -40,7 +41,15 @@ QUESTION_7 = (
 
 
 @pytest.fixture(scope='module')
-def folders(tmp_path_factory):
+def files():
+    """The model-files folder; the tests that need it are skipped, with the reason, without it."""
+    if FILES is None:
+        pytest.skip('no model-files folder: set LLMIQA_MODEL_FILES or put it at shared/model_files')
+    return FILES
+
+
+@pytest.fixture(scope='module')
+def folders(files, tmp_path_factory):
     root = tmp_path_factory.mktemp('real_config')
     return {family: str(build_real_config_model(family, root / family, digit_answers=True))
             for family in REAL_FAMILIES}
@@ -71,6 +80,16 @@ def _vocabulary(folder):
     added = json.loads((folder / 'tokenizer_config.json').read_text()).get('added_tokens_decoder', {})
     vocab.update({entry['content']: int(index) for index, entry in added.items()})
     return vocab
+
+
+def test_a_family_without_real_files_is_refused_by_name(tmp_path):
+    with pytest.raises(ValueError, match="no real files for 'gemma3'; families with real files: qwen2_5_vl, smolvlm"):
+        build_real_config_model('gemma3', tmp_path / 'out')
+
+
+def test_a_missing_files_folder_says_how_to_give_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match='set LLMIQA_MODEL_FILES'):
+        build_real_config_model('qwen2_5_vl', tmp_path / 'out', files=tmp_path / 'empty')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,11 +175,12 @@ def test_greedy_reading_is_what_generate_writes(family, folders, crops):
     net = _metric(folders[family]).net
     scores = net(crops)
     vocab = _vocabulary(folders[family])
+    level_of = {vocab[str(level)]: level for level in range(1, 8)}
     for crop, score in zip(crops, scores):
         inputs = net.backbone.encode([crop], net.prompt)
         written = net.backbone.model.generate(**inputs, max_new_tokens=1, do_sample=False)[0, -1].item()
-        assert written in [vocab[str(level)] for level in range(1, 8)], 'the answer should be a digit'
-        assert score == int([token for token, i in vocab.items() if i == written][0])
+        assert written in level_of, 'the random model should answer a digit here (digit_answers)'
+        assert score == level_of[written]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +220,7 @@ def _smolvlm_image_tokens(width, height):
     return (tiles + (1 if tiles > 1 else 0)) * per_tile
 
 
-def test_the_readme_counts_for_qwen():
+def test_the_readme_counts_for_qwen(files):
     assert _qwen_image_tokens(1024, 768) == 74 * 54 // 4 == 999  # 1036x756
     assert _qwen_image_tokens(588, 448) == 336  # SPAQ as pyiqa reads it
 

@@ -22,11 +22,10 @@ import lzma
 import os
 import pathlib
 import shutil
-from typing import Optional
 
 import torch
 
-__all__ = ['REAL_FAMILIES', 'model_files_dir', 'build_real_config_model']
+__all__ = ['REAL_FAMILIES', 'build_real_config_model', 'model_files_dir']
 
 # Shrunk sizes per family: config keys (dotted for nested configs) and their small values.
 # Text head sizes stay as in the real model where the rope depends on them (Qwen's mrope sections
@@ -50,7 +49,7 @@ _SHRINK = {
 REAL_FAMILIES = tuple(_SHRINK)
 
 
-def model_files_dir() -> Optional[pathlib.Path]:
+def model_files_dir() -> pathlib.Path | None:
     """The model-files folder: ``$LLMIQA_MODEL_FILES``, else ``shared/model_files`` beside or
     inside the checkout this package sits in; None where there is none."""
     if os.environ.get('LLMIQA_MODEL_FILES'):
@@ -91,7 +90,7 @@ def _make_digits_likely(model, tokenizer, scale: float = 3.0) -> None:
         weight[digits] = torch.randn(len(digits), weight.shape[1], dtype=weight.dtype) * scale
 
 
-def build_real_config_model(family: str, out, files: Optional[pathlib.Path] = None,
+def build_real_config_model(family: str, out, files: pathlib.Path | None = None,
                             seed: int = 0, digit_answers: bool = False) -> pathlib.Path:
     """Save into ``out`` the family's real files and a random-weight model of its shrunk config.
 
