@@ -12,7 +12,7 @@ The model-files folder is ``$LLMIQA_MODEL_FILES``, or ``shared/model_files`` bes
 checkout (the project keeps files copied from other repositories in ``shared/``, not in the
 package). Command line::
 
-    python -m pyiqa_llmiqa.testing.real_config_models FAMILY OUT_DIR [--files DIR] [--seed N]
+    python -m pyiqa_llmiqa.testing.real_config_models FAMILY OUT_DIR [--files DIR] [--seed N] [--full-size]
 """
 from __future__ import annotations
 
@@ -91,13 +91,15 @@ def _make_digits_likely(model, tokenizer, scale: float = 3.0) -> None:
 
 
 def build_real_config_model(family: str, out, files: pathlib.Path | None = None,
-                            seed: int = 0, digit_answers: bool = False) -> pathlib.Path:
+                            seed: int = 0, digit_answers: bool = False,
+                            full_size: bool = False) -> pathlib.Path:
     """Save into ``out`` the family's real files and a random-weight model of its shrunk config.
 
     The folder loads like a user's download (``AutoProcessor`` / ``AutoModelForImageTextToText``
     ``.from_pretrained(out)``); the processor files in it are the published ones, unchanged.
     ``digit_answers`` makes the output rows of the tokens "0".."9" large, so that the random
     model's next token is mostly a digit, as a real model's answer to the prompt is.
+    ``full_size`` keeps the real depth and widths (for speed measurements; gigabytes for 7B).
     """
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoTokenizer
     from transformers import logging as hf_logging
@@ -113,7 +115,8 @@ def build_real_config_model(family: str, out, files: pathlib.Path | None = None,
     out = pathlib.Path(out)
     _copy_files(files / family, out)
     config_path = out / 'config.json'
-    config_path.write_text(json.dumps(_shrunk_config(json.loads(config_path.read_text()), family), indent=2))
+    if not full_size:
+        config_path.write_text(json.dumps(_shrunk_config(json.loads(config_path.read_text()), family), indent=2))
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
@@ -138,8 +141,9 @@ def main(argv=None) -> int:
     parser.add_argument('out')
     parser.add_argument('--files', type=pathlib.Path, default=None, help='the model-files folder')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--full-size', action='store_true', help='keep the real depth and widths')
     args = parser.parse_args(argv)
-    print(build_real_config_model(args.family, args.out, args.files, args.seed))
+    print(build_real_config_model(args.family, args.out, args.files, args.seed, full_size=args.full_size))
     return 0
 
 
