@@ -22,6 +22,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 import torch
 
+from .options import DEFAULT_SEGMENTER
 from .rle import decode_masks
 from .segment_scale import SEGMENT_MAX_SIDE, downscale, upscale_mask
 
@@ -40,7 +41,6 @@ PAPER_MASK_GENERATOR: Dict[str, Any] = {
     'output_mode': 'coco_rle',
 }
 
-DEFAULT_SEGMENTER = 'facebook/sam2.1-hiera-large'  # the largest SAM2.1; the paper names no size
 
 
 def _sam2_root() -> Path:

@@ -2,9 +2,6 @@
 import json
 import sys
 
-from ..batching import OutOfMemoryError
-from ..images import ImageLoadError, find_images, load_image
-from ..llmiqa_arch import InputError
 from ..metric_options import add_metric_arguments, create_metric_from_args
 
 
@@ -23,6 +20,10 @@ def record(image_path, assessment) -> dict:
 
 def failure(path, error: Exception) -> str:
     """Why one image has no score, naming the file."""
+    from ..batching import OutOfMemoryError
+    from ..images import ImageLoadError
+    from ..llmiqa_arch import InputError
+
     if isinstance(error, ImageLoadError):
         return str(error)  # names the file already
     if isinstance(error, (InputError, OutOfMemoryError)):
@@ -31,6 +32,8 @@ def failure(path, error: Exception) -> str:
 
 
 def run(args) -> int:
+    from ..images import find_images, load_image
+
     paths = find_images(args.paths)
     if not paths:
         print(f"error: no image files in {' '.join(args.paths)}", file=sys.stderr)
