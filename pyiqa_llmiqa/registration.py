@@ -40,8 +40,6 @@ def user_preset_options(name: str) -> Dict[str, Any]:
     from .user_presets import load_user_presets
 
     entry = load_user_presets()[name]
-    if entry.name in PRESETS:
-        raise entry.located(f'the name of a built-in preset; choose another name')
     if not isinstance(entry.options, dict):
         raise entry.located(f'a preset is a mapping of options; got {entry.options!r}')
     if entry.base not in PRESETS:

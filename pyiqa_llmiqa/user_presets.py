@@ -11,6 +11,7 @@ default ``llmiqa``) and any llmiqa options::
 The file is read with yaml's safe loader; every error names the file and the line.
 """
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -44,11 +45,9 @@ class UserPreset:
     def located(self, error: Exception) -> OptionError:
         """``error`` prefixed with the file and line of the option it names, else of the entry."""
         message = str(error)
-        where = self.where
-        for key, line in self.option_lines.items():
-            if repr(key) in message:
-                where = f'{self.where.rsplit(":", 1)[0]}:{line}'
-                break
+        named = [line for key, line in self.option_lines.items() if repr(key) in message]
+        named += [line for key, line in self.option_lines.items() if re.search(rf'\b{re.escape(key)}\b', message)]
+        where = f'{self.where.rsplit(":", 1)[0]}:{named[0]}' if named else self.where
         return OptionError(f'{where}: preset {self.name!r}: {message}')
 
 
@@ -65,6 +64,8 @@ def _file_error(path: Path, node_or_mark, reason: str) -> OptionError:
 def load_user_presets(path: Optional[Path] = None) -> Dict[str, UserPreset]:
     """The entries of the presets file, unchecked (see :func:`pyiqa_llmiqa.registration`); ``{}`` when
     there is no file. A file that is not YAML, or not a mapping of names, is an ``OptionError``."""
+    from .registration import PRESETS
+
     path = Path(path) if path is not None else presets_path()
     try:
         text = path.read_text(encoding='utf-8')
@@ -86,6 +87,8 @@ def load_user_presets(path: Optional[Path] = None) -> Dict[str, UserPreset]:
                 raise _file_error(path, key_node, f'a preset name is a string; got {name!r}')
             if name in presets:
                 raise _file_error(path, key_node, f'preset {name!r} is defined twice')
+            if name in PRESETS:
+                raise _file_error(path, key_node, f'{name!r} is a built-in preset; give yours another name')
             value = loader.construct_object(value_node, deep=True)
             lines = {}
             if isinstance(value_node, yaml.MappingNode):
