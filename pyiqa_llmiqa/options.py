@@ -85,7 +85,8 @@ OPTION_HELP = {
     'segmenter': 'SAM2 model: a hub id sam2 loads (facebook/sam2.1-hiera-tiny, -small, -base-plus, '
                  '-large), or {config: sam2.1_hiera_t, checkpoint: /path/to.pt}',
     'mask_generator': "overrides of SAM2's automatic mask generator settings (defaults: the paper's "
-                      'Table 2), plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast',
+                      'Table 2), plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast (faster, '
+                      'masks change slightly)',
     'mask_cache_dir': 'a folder where masks are kept per image content and SAM2 settings, so SAM2 runs '
                       'once per image',
     'min_region_area': 'masks smaller than this fraction of the image are dropped',
