@@ -60,10 +60,12 @@ def preset_names() -> List[str]:
 
 
 def preset_options(name: str) -> Dict[str, Any]:
-    """The options a preset sets (built-in or the user's), before defaults."""
+    """The options a preset sets (the user's entry of that name, else the built-in), before defaults."""
     from .options import OptionError
+    from .user_presets import load_user_presets
 
-    if name in PRESETS:
+    users = load_user_presets()
+    if name in PRESETS and name not in users:
         return PRESETS[name]
     names = preset_names()
     if name not in names:
@@ -73,11 +75,12 @@ def preset_options(name: str) -> Dict[str, Any]:
     return user_preset_options(name)
 
 
-def preset_config(name: str) -> Dict[str, Any]:
-    """The ``DEFAULT_CONFIGS`` entry of preset ``name``, with its fully resolved options."""
+def preset_config(name: str, builtin: bool = False) -> Dict[str, Any]:
+    """The ``DEFAULT_CONFIGS`` entry of preset ``name``, with its fully resolved options (``builtin``:
+    as shipped, whatever the user's file says)."""
     from .options import resolve_options
 
-    options = resolve_options(preset_options(name))
+    options = resolve_options(PRESETS[name] if builtin else preset_options(name))
     return {
         'metric_opts': {'type': ARCH_NAME, **options.to_dict()},
         'metric_mode': 'NR',
@@ -108,14 +111,16 @@ def _bad_preset_config(message: str) -> Dict[str, Any]:
 def _add_user_presets(configs) -> None:
     """The user's presets as pyiqa metrics; one with an error is listed and raises it when built."""
     from .options import OptionError
+    from .user_presets import load_user_presets
 
     try:
-        names = preset_names()[len(PRESETS):]
+        names = list(load_user_presets())
     except OptionError as error:  # the file as a whole is broken: nothing to list, pyiqa still works
         warnings.warn(f'llmiqa user presets not added: {error}', RuntimeWarning, stacklevel=3)
         return
     for name in names:
-        ours = configs.get(name, {}).get('metric_opts', {}).get('type') in (ARCH_NAME, BAD_PRESET_ARCH)
+        arch = configs.get(name, {}).get('metric_opts', {}).get('type')
+        ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
         if name in configs and not ours:
             warnings.warn(f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name',
                           RuntimeWarning, stacklevel=3)
@@ -144,5 +149,5 @@ def register() -> None:
     route_llmiqa_inputs()  # llmiqa metrics read files with load_image (EXIF, clear errors)
     check_before_building()  # device, memory on a CPU and downloads are checked before loading
     for name in PRESETS:
-        DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name))
-    _add_user_presets(DEFAULT_CONFIGS)
+        DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name, builtin=True))
+    _add_user_presets(DEFAULT_CONFIGS)  # the user's presets, and their changes to the built-in ones

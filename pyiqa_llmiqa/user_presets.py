@@ -4,9 +4,11 @@ pyiqa's ``pyiqa NAME -t IMG`` and ``create_metric(NAME)`` pass no options, so a 
 another K has to live under a name. The file is ``$PYIQA_LLMIQA_PRESETS``, else
 ``$XDG_CONFIG_HOME/pyiqa-llmiqa/presets.yml`` (``~/.config/...`` when XDG_CONFIG_HOME is unset).
 Each top-level key names a preset; its value maps ``preset`` (the built-in preset it starts from,
-default ``llmiqa``) and any llmiqa options::
+default ``llmiqa``) and any llmiqa options. An entry named like a built-in preset changes that preset
+(e.g. to point it at a local copy of its model)::
 
     my_llmiqa: {preset: llmiqa, backbone: /models/qwen7b, levels: 5}
+    llmiqa_global: {backbone: /models/qwen7b}
 
 The file is read with yaml's safe loader; every error names the file and the line.
 """
@@ -87,14 +89,13 @@ def load_user_presets(path: Optional[Path] = None) -> Dict[str, UserPreset]:
                 raise _file_error(path, key_node, f'a preset name is a string; got {name!r}')
             if name in presets:
                 raise _file_error(path, key_node, f'preset {name!r} is defined twice')
-            if name in PRESETS:
-                raise _file_error(path, key_node, f'{name!r} is a built-in preset; give yours another name')
             value = loader.construct_object(value_node, deep=True)
             lines = {}
             if isinstance(value_node, yaml.MappingNode):
                 lines = {k.value: _line(k) for k, _ in value_node.value if isinstance(k, yaml.ScalarNode)}
             options = dict(value) if isinstance(value, dict) else value
-            base = options.pop(BASE_KEY, 'llmiqa') if isinstance(options, dict) else None
+            default_base = name if name in PRESETS else 'llmiqa'  # a built-in's name changes that preset
+            base = options.pop(BASE_KEY, default_base) if isinstance(options, dict) else None
             presets[name] = UserPreset(name, base, options, f'{path}:{_line(key_node)}', lines)
         return presets
     except yaml.YAMLError as error:

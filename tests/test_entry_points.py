@@ -51,7 +51,8 @@ def test_start_up_imports_nothing_and_pyiqa_lists_the_presets(site_dir):
 
 def test_pyiqa_command_lists_and_scores_with_a_user_preset(site_dir, tiny_backbone, tmp_path):
     presets = tmp_path / 'presets.yml'
-    presets.write_text(f'my_llmiqa: {{preset: llmiqa_global, backbone: {tiny_backbone}, levels: 5}}\n')
+    presets.write_text(f'my_llmiqa: {{preset: llmiqa_global, backbone: {tiny_backbone}, levels: 5}}\n'
+                       f'llmiqa_global: {{backbone: {tiny_backbone}}}\n')
     image = ROOT / 'examples' / 'coffee.jpg'
     listing = run_python("""
         from pyiqa.pyiqa_cmd import main
@@ -69,6 +70,13 @@ def test_pyiqa_command_lists_and_scores_with_a_user_preset(site_dir, tiny_backbo
     assert scored.returncode == 0, scored.stderr[-3000:]
     mean = float(scored.stdout.split("'mean':")[1].split('(')[1].split(')')[0])
     assert 1 <= mean <= 5  # levels: 5 from the preset file
+    built_in = run_python(f"""
+        from pyiqa.pyiqa_cmd import main
+        sys.argv = ['pyiqa', 'llmiqa_global', '-t', {str(image)!r}, '--device', 'cpu']
+        main()
+    """, site_dir, PYIQA_LLMIQA_PRESETS=str(presets))
+    assert built_in.returncode == 0, built_in.stderr[-3000:]  # the built-in name, pointed at a local model
+    assert 1 <= float(built_in.stdout.split("'mean':")[1].split('(')[1].split(')')[0]) <= 7
 
 
 def test_a_script_that_calls_create_metric(site_dir, tiny_backbone):

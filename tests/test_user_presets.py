@@ -79,7 +79,6 @@ def test_a_bad_entry_is_an_error_where_pyiqa_builds_it(presets):
 @pytest.mark.parametrize('text, line, expected', [
     ('a: {levels: 5\n', 2, 'not valid YAML'),
     ('- a\n- b\n', 1, 'holds a mapping of preset names to options'),
-    ('mine: {}\nllmiqa_small: {levels: 5}\n', 2, "'llmiqa_small' is a built-in preset"),
     ('mine: {}\nmine: {levels: 5}\n', 2, "preset 'mine' is defined twice"),
     ('a: !!python/object/apply:os.system [echo]\n', 1, 'not valid YAML'),
 ])
@@ -102,3 +101,13 @@ def test_an_unknown_preset_on_the_command_line(presets, capsys):
     err = capsys.readouterr().err
     assert "unknown llmiqa preset 'my_llmiqa_' (did you mean 'my_llmiqa'?)" in err
     assert 'presets: llmiqa, llmiqa_global, llmiqa_owl3, llmiqa_janus, llmiqa_small, my_llmiqa' in err
+
+
+def test_an_entry_named_like_a_built_in_changes_that_preset(presets, tiny_backbone):
+    presets(f'llmiqa_global: {{backbone: {tiny_backbone}}}\n')
+    options = resolved_options('llmiqa_global')
+    assert options['backbone'] == tiny_backbone and options['mix_grained'] is False  # the rest as shipped
+    assert resolved_options('llmiqa')['backbone'] == 'Qwen/Qwen2.5-VL-7B-Instruct'
+    register()
+    metric = pyiqa.create_metric('llmiqa_global', device='cpu')
+    assert metric.net.options.backbone == tiny_backbone

@@ -32,14 +32,17 @@ def markdown_table() -> str:
 def run(args) -> int:
     from ..options import OPTION_HELP
     from ..registration import PRESETS, resolved_options
-    from ..user_presets import presets_path
+    from ..user_presets import load_user_presets, presets_path
 
     if args.markdown:
         print(markdown_table())
         return 0
     options = resolved_options(args.metric, **options_from_args(args))
     path = presets_path()
-    origin = 'built-in preset' if args.metric in PRESETS else f'your preset, from {path}'
+    entry = load_user_presets().get(args.metric)
+    origin = 'built-in preset' if entry is None else f'your preset, from {entry.where}'
+    if entry is not None and args.metric in PRESETS:
+        origin = f'built-in preset, changed by your preset at {entry.where}'
     print(f'{args.metric} ({origin}; your presets file: {path}{"" if path.is_file() else ", not found"})')
     for name, value in options.items():
         print(f'{name}: {_value(value)}\n    {OPTION_HELP[name]}')
