@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from .registration import PRESETS, preset_options
+from .registration import PRESETS, resolved_options
 
 
 def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
@@ -87,7 +87,10 @@ def default_device() -> str:
 
 def create_metric_from_args(args):
     """A pyiqa metric built from the preset and overrides in ``args``."""
-    preset_options(args.metric)  # an unknown or broken preset fails before pyiqa and torch load
+    from .preflight import check_downloads
+
+    # a bad preset or option, or files that cannot be downloaded, fail before pyiqa and torch load
+    check_downloads(resolved_options(args.metric, **options_from_args(args)))
     import pyiqa
 
     from . import register
