@@ -71,7 +71,7 @@ def missing_downloads(options: Dict[str, Any]) -> List[Tuple[str, str]]:
     if options.get('mix_grained') and segmenter in SAM2_CHECKPOINTS:
         filename, mb = SAM2_CHECKPOINTS[segmenter]
         if not _cached(segmenter, filename):
-            missing.append((f'SAM2 checkpoint {segmenter}/{filename} ({mb} MB)', f'{segmenter} {filename}'))
+            missing.append((f'SAM2 checkpoint {segmenter}/{filename} (about {mb} MB)', f'{segmenter} {filename}'))
     return missing
 
 
@@ -145,12 +145,14 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
     if torch.device(device).type != 'cpu' or size is None or size[1] < LARGE_BACKBONE_GB:
         return
     params, bf16_gb = size
-    fp32 = options.get('dtype') in ('auto', 'float32')
-    memory = f'about {2 * bf16_gb:.0f} GB of memory in float32 (dtype auto on a CPU; about {bf16_gb:.0f} GB in bfloat16)' \
-        if fp32 else f'about {bf16_gb:.0f} GB of memory'
-    warnings.warn(f"{options['backbone']} ({params} B parameters) runs on the CPU here: it needs {memory} and "
-                  f'is slow (minutes per image on a few cores). The preset {CPU_PRESET} (SmolVLM-256M, SAM2.1 tiny) is made for a '
-                  'CPU', UserWarning, stacklevel=3)
+    if options.get('dtype') in ('auto', 'float32'):  # auto is float32 on a CPU: 4 bytes per parameter
+        memory = (f'about {2 * bf16_gb:.0f} GB of memory in float32 (dtype auto on a CPU; '
+                  f'about {bf16_gb:.0f} GB in bfloat16)')
+    else:
+        memory = f'about {bf16_gb:.0f} GB of memory'
+    warnings.warn(f"{options['backbone']} ({params} B parameters) runs on the CPU here: it needs {memory} and is "
+                  f'slow (minutes per image on a few cores). The preset {CPU_PRESET} (SmolVLM-256M, SAM2.1 tiny) '
+                  'is made for a CPU', UserWarning, stacklevel=3)
 
 
 def before_loading(options: Dict[str, Any], device) -> None:

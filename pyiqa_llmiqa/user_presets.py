@@ -44,8 +44,9 @@ class UserPreset:
     where: str  # FILE:LINE of the entry
     option_lines: Dict[str, int]
 
-    def located(self, error: Exception) -> OptionError:
-        """``error`` prefixed with the file and line of the option it names, else of the entry."""
+    def located(self, error) -> OptionError:
+        """``error`` (an exception or a message) prefixed with the file and line of the option it names,
+        else of the entry."""
         message = str(error)
         named = [line for key, line in self.option_lines.items() if repr(key) in message]
         named += [line for key, line in self.option_lines.items() if re.search(rf'\b{re.escape(key)}\b', message)]

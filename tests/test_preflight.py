@@ -31,7 +31,7 @@ def test_unreachable_hub_is_one_message_with_every_download(tmp_path):
     err = result.stderr
     assert 'the Hugging Face hub cannot be reached (http://127.0.0.1:9' in err
     assert f'backbone {DEFAULT_BACKBONE} (about 16.6 GB)' in err  # 8.3 B parameters x 2 bytes
-    assert 'SAM2 checkpoint facebook/sam2.1-hiera-large/sam2.1_hiera_large.pt (898 MB)' in err  # 224.4M x 4 bytes
+    assert 'SAM2 checkpoint facebook/sam2.1-hiera-large/sam2.1_hiera_large.pt (about 898 MB)' in err  # 224.4M x 4 bytes
     assert f'hf download {DEFAULT_BACKBONE}\n' in err
     assert 'hf download facebook/sam2.1-hiera-large sam2.1_hiera_large.pt' in err
     assert 'HF_HUB_OFFLINE=1' in err and 'backbone=/path/to/model_folder' in err
@@ -54,7 +54,7 @@ def test_missing_downloads_name_each_file_with_its_size(monkeypatch):
                                            'segmenter': 'facebook/sam2.1-hiera-tiny'})
     assert missing == [
         ('backbone HuggingFaceTB/SmolVLM-256M-Instruct (about 0.5 GB)', 'HuggingFaceTB/SmolVLM-256M-Instruct'),
-        ('SAM2 checkpoint facebook/sam2.1-hiera-tiny/sam2.1_hiera_tiny.pt (156 MB)',
+        ('SAM2 checkpoint facebook/sam2.1-hiera-tiny/sam2.1_hiera_tiny.pt (about 156 MB)',
          'facebook/sam2.1-hiera-tiny sam2.1_hiera_tiny.pt'),
     ]
 
