@@ -1,5 +1,46 @@
-"""Packaging for pyiqa-llmiqa: the `llmiqa` metrics for pyiqa."""
+"""Packaging for pyiqa-llmiqa: the `llmiqa` metrics for pyiqa.
+
+Besides the package, the wheel puts `pyiqa_llmiqa_autoload.pth` at the top of site-packages (for
+normal and editable installs alike): Python runs it at start-up, and it registers the presets with
+pyiqa when a program imports pyiqa (see pyiqa_llmiqa_autoload.py).
+"""
+import os
+import shutil
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+AUTOLOAD_PTH = 'pyiqa_llmiqa_autoload.pth'
+
+
+class BuildPyWithPth(build_py):
+    """build_py that also copies the .pth file to the root of the wheel (a normal install)."""
+
+    def run(self):
+        super().run()
+        if not self.editable_mode:
+            self.copy_file(AUTOLOAD_PTH, os.path.join(self.build_lib, AUTOLOAD_PTH))
+
+    def get_outputs(self, include_bytecode=1):
+        outputs = super().get_outputs(include_bytecode)
+        return outputs if self.editable_mode else [*outputs, os.path.join(self.build_lib, AUTOLOAD_PTH)]
+
+
+COMMANDS = {'build_py': BuildPyWithPth}
+try:
+    from setuptools.command.editable_wheel import editable_wheel
+
+    class EditableWheelWithPth(editable_wheel):
+        """An editable install maps the package to the source tree; the .pth goes in the wheel's root."""
+
+        def _run_build_commands(self, dist_name, unpacked_wheel, build_lib, tmp_dir):
+            result = super()._run_build_commands(dist_name, unpacked_wheel, build_lib, tmp_dir)
+            shutil.copy(AUTOLOAD_PTH, os.path.join(unpacked_wheel, AUTOLOAD_PTH))
+            return result
+
+    COMMANDS['editable_wheel'] = EditableWheelWithPth
+except ImportError:  # setuptools before 64 has no PEP 660 editable installs
+    pass
 
 setup(
     name='pyiqa-llmiqa',
@@ -9,6 +50,8 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(include=['pyiqa_llmiqa', 'pyiqa_llmiqa.*']),
+    py_modules=['pyiqa_llmiqa_autoload'],
+    cmdclass=COMMANDS,
     install_requires=[
         'pyiqa>=0.1.16,<0.2',
         'torch>=2.1',

@@ -24,8 +24,6 @@ from typing import Dict, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-from .correlation import check_pairs, plcc, srcc
-
 __all__ = ['RULES', 'DEFAULT_LEVELS', 'quantize', 'ceiling', 'ceiling_table', 'plot_ceiling']
 
 RULES = ('equal_width', 'minmax_round')
@@ -77,6 +75,8 @@ def ceiling(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> Dic
     ``value`` is (SRCC + PLCC) / 2, the figure of the paper's Table 1. Needs at
     least 3 MOS values.
     """
+    from .correlation import check_pairs, plcc, srcc  # scipy.stats: imported when a ceiling is computed
+
     m, _ = check_pairs(mos, mos)
     q = quantize(m, levels, rule)
     s = srcc(q, m)
@@ -87,6 +87,8 @@ def ceiling(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> Dic
 def ceiling_table(mos: Sequence[float], levels: Iterable[int] = DEFAULT_LEVELS,
                   rule: str = 'equal_width') -> Dict[int, Dict[str, float]]:
     """``{K: ceiling(mos, K, rule)}`` for each K in ``levels``, in that order."""
+    from .correlation import check_pairs
+
     m, _ = check_pairs(mos, mos)
     return {_check_levels(k): ceiling(m, k, rule) for k in levels}
 

@@ -1,9 +1,12 @@
-"""The `pyiqa-llmiqa` command: score, explain, bench, ceiling and helpers, one module each."""
+"""The `pyiqa-llmiqa` command: score, explain, bench, ceiling and helpers, one module each.
+
+Building the parser imports no torch, transformers or pyiqa: each command imports what it runs.
+"""
 import argparse
 import importlib
 import sys
 
-COMMANDS = ('score', 'explain', 'bench', 'report', 'ceiling', 'convert_agiqa')
+COMMANDS = ('score', 'explain', 'bench', 'report', 'ceiling', 'convert_agiqa', 'options')
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from .registration import PRESETS
+from .registration import PRESETS, resolved_options
 
 
 def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
@@ -59,7 +59,8 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
 
 def add_metric_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that builds an llmiqa metric takes."""
-    parser.add_argument('--metric', default='llmiqa', choices=sorted(PRESETS), help='preset (default: llmiqa)')
+    parser.add_argument('--metric', default='llmiqa', metavar='PRESET',
+                        help=f"{', '.join(PRESETS)}, or a preset of your presets file (default: llmiqa)")
     add_option_arguments(parser)
 
 
@@ -86,6 +87,10 @@ def default_device() -> str:
 
 def create_metric_from_args(args):
     """A pyiqa metric built from the preset and overrides in ``args``."""
+    from .preflight import check_downloads
+
+    # a bad preset or option, or files that cannot be downloaded, fail before pyiqa and torch load
+    check_downloads(resolved_options(args.metric, **options_from_args(args)))
     import pyiqa
 
     from . import register

@@ -97,6 +97,41 @@ def _classes(hint) -> tuple:
         return (origin,)
     return (float, int) if hint is float else (hint,)
 
+# What each option means: `pyiqa-llmiqa options` prints it and docs/options.md is generated from it.
+OPTION_HELP = {
+    'backbone': 'hub id or local folder of an image-text-to-text model (AutoModelForImageTextToText)',
+    'standard': 'word (K = 3, 5, 7, 9), sentence (K = 7) or number (any K from 2 to 9): the prompts of '
+                "the paper's appendix E",
+    'levels': 'K, the number of quality levels; scores lie in [1, K]',
+    'level_descriptions': 'your own level descriptions, best level first (K strings); makes any K valid '
+                          'for word and sentence',
+    'score_mode': "greedy: the token greedy decoding would answer (the paper's); expectation: softmax "
+                  'over the K level tokens, expected level',
+    'dtype': 'auto (bfloat16 on a GPU that supports it, else float32), bfloat16, float16, float32',
+    'batch_size': 'images and regions per forward pass; null: 8 on a GPU, 1 on a CPU (where a padded '
+                  'batch only adds work)',
+    'share_prefix': "compute the prompt's shared text prefix (template opening and standard) once and "
+                    'reuse its keys and values',
+    'trust_remote_code': "let transformers run the model repository's own code (needed by mPLUG-Owl3)",
+    'quantization': '4bit (NF4) or 8bit through bitsandbytes, on a CUDA GPU; null: none',
+    'model_kwargs': 'more keyword arguments for from_pretrained of the model (device_map, '
+                    'attn_implementation, ...)',
+    'processor_kwargs': 'more keyword arguments for AutoProcessor.from_pretrained (max_pixels, ...)',
+    'mix_grained': 'score SAM2 regions too; false scores the whole image only',
+    'segmenter': 'SAM2 model: a hub id sam2 loads (facebook/sam2.1-hiera-tiny, -small, -base-plus, '
+                 '-large), or {config: sam2.1_hiera_t, checkpoint: /path/to.pt}',
+    'mask_generator': "overrides of SAM2's automatic mask generator settings (defaults: the paper's "
+                      'Table 2), plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast (faster, '
+                      'masks change slightly)',
+    'mask_cache_dir': 'a folder where masks are kept per image content and SAM2 settings, so SAM2 runs '
+                      'once per image',
+    'min_region_area': 'masks smaller than this fraction of the image are dropped',
+    'complement': 'also score the pixels no kept mask covers',
+    'global_weight': 'w in s = w s_global + (1 - w) s_local',
+    'mask_count_max': "c_max of Dog-IQA's count term s_seg = c K / c_max; null leaves it off",
+    'mask_count_weight': 'weight of the count term when it is on',
+    'return_masks': "keep each region's mask (COCO RLE) in the details",
+}
 
 OPTION_NAMES = tuple(f.name for f in fields(LLMIQAOptions))
 # What each option accepts, from the annotations above; checked before values are looked at.

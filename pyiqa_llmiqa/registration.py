@@ -1,12 +1,19 @@
 """Adding the llmiqa presets to pyiqa: ``DEFAULT_CONFIGS`` entries and the arch in ``ARCH_REGISTRY``.
 
-``register()`` runs on ``import pyiqa_llmiqa`` and from pyiqa's ``pyiqa.archs`` entry point. It may
-run any number of times, in any order, also after a module reload.
+``register()`` runs when pyiqa is imported (``pyiqa_llmiqa_autoload``), on ``import pyiqa_llmiqa``
+and from pyiqa's ``pyiqa.archs`` entry point. It may run any number of times, in any order, also
+after a module reload. The arch is registered lazily: torch and transformers load when a metric is
+built, not when pyiqa is imported.
 """
 import copy
-from typing import Any, Dict
+import difflib
+import sys
+import warnings
+from typing import Any, Dict, List
 
 ARCH_NAME = 'LLMIQA'
+ARCH_PATH = 'pyiqa_llmiqa.llmiqa_arch:LLMIQA'
+BAD_PRESET_ARCH = 'LLMIQABadUserPreset'  # a user preset with an error raises it when built
 
 # Each preset's metric_opts; everything not named here takes its default from LLMIQAOptions.
 PRESETS: Dict[str, Dict[str, Any]] = {
@@ -26,11 +33,54 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 }
 
 
-def preset_config(name: str) -> Dict[str, Any]:
-    """The ``DEFAULT_CONFIGS`` entry of preset ``name``, with its fully resolved options."""
+def user_preset_options(name: str) -> Dict[str, Any]:
+    """The options of the user's preset ``name`` (built-in base merged with its own), checked; an
+    ``OptionError`` naming the presets file and line otherwise."""
+    from .options import OptionError, resolve_options
+    from .user_presets import load_user_presets
+
+    entry = load_user_presets()[name]
+    if not isinstance(entry.options, dict):
+        raise entry.located(f'a preset is a mapping of options; got {entry.options!r}')
+    if entry.base not in PRESETS:
+        raise entry.located(f"'preset' must be one of {', '.join(PRESETS)}; got {entry.base!r}")
+    options = {**PRESETS[entry.base], **entry.options}
+    try:
+        resolve_options(options)
+    except OptionError as error:
+        raise entry.located(error) from None
+    return options
+
+
+def preset_names() -> List[str]:
+    """The built-in presets, then the user's (raises ``OptionError`` if the presets file is broken)."""
+    from .user_presets import load_user_presets
+
+    return [*PRESETS, *(name for name in load_user_presets() if name not in PRESETS)]
+
+
+def preset_options(name: str) -> Dict[str, Any]:
+    """The options a preset sets (the user's entry of that name, else the built-in), before defaults."""
+    from .options import OptionError
+    from .user_presets import load_user_presets
+
+    users = load_user_presets()
+    if name in PRESETS and name not in users:
+        return PRESETS[name]
+    names = preset_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f' (did you mean {close[0]!r}?)' if close else ''
+        raise OptionError(f"unknown llmiqa preset {name!r}{hint}; presets: {', '.join(names)}")
+    return user_preset_options(name)
+
+
+def preset_config(name: str, builtin: bool = False) -> Dict[str, Any]:
+    """The ``DEFAULT_CONFIGS`` entry of preset ``name``, with its fully resolved options (``builtin``:
+    as shipped, whatever the user's file says)."""
     from .options import resolve_options
 
-    options = resolve_options(PRESETS[name])
+    options = resolve_options(PRESETS[name] if builtin else preset_options(name))
     return {
         'metric_opts': {'type': ARCH_NAME, **options.to_dict()},
         'metric_mode': 'NR',
@@ -43,9 +93,42 @@ def resolved_options(name: str, **overrides) -> Dict[str, Any]:
     """The options a metric made by ``create_metric(name, **overrides)`` runs with."""
     from .options import resolve_options
 
-    if name not in PRESETS:
-        raise KeyError(f"unknown llmiqa preset {name!r}; presets: {', '.join(PRESETS)}")
-    return resolve_options(PRESETS[name], **overrides).to_dict()
+    return resolve_options(preset_options(name), **overrides).to_dict()
+
+
+def bad_user_preset(message: str, **_ignored):
+    """The arch of a user preset with an error: building it raises the error (file and line)."""
+    from .options import OptionError
+
+    raise OptionError(message)
+
+
+def _bad_preset_config(message: str) -> Dict[str, Any]:
+    return {'metric_opts': {'type': BAD_PRESET_ARCH, 'message': message}, 'metric_mode': 'NR',
+            'lower_better': False, 'score_range': '1, 7'}
+
+
+def _add_user_presets(configs) -> None:
+    """The user's presets as pyiqa metrics; one with an error is listed and raises it when built."""
+    from .options import OptionError
+    from .user_presets import load_user_presets
+
+    try:
+        names = list(load_user_presets())
+    except OptionError as error:  # the file as a whole is broken: nothing to list, pyiqa still works
+        warnings.warn(f'llmiqa user presets not added: {error}', RuntimeWarning, stacklevel=3)
+        return
+    for name in names:
+        arch = configs.get(name, {}).get('metric_opts', {}).get('type')
+        ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
+        if name in configs and not ours:
+            warnings.warn(f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name',
+                          RuntimeWarning, stacklevel=3)
+            continue
+        try:
+            configs[name] = preset_config(name)
+        except OptionError as error:
+            configs[name] = _bad_preset_config(str(error))
 
 
 def register() -> None:
@@ -55,9 +138,16 @@ def register() -> None:
     from pyiqa.utils.registry import ARCH_REGISTRY
 
     from .images import route_llmiqa_inputs
-    from .llmiqa_arch import LLMIQA
+    from .preflight import check_before_building
 
-    ARCH_REGISTRY.register(LLMIQA, name=ARCH_NAME, override=True)
+    arch_module = sys.modules.get(ARCH_PATH.split(':')[0])
+    if arch_module is not None:  # already imported (or reloaded): register that class
+        ARCH_REGISTRY.register(arch_module.LLMIQA, name=ARCH_NAME, override=True)
+    else:
+        ARCH_REGISTRY.register_lazy(ARCH_NAME, ARCH_PATH, override=True)
+    ARCH_REGISTRY.register(bad_user_preset, name=BAD_PRESET_ARCH, override=True)
     route_llmiqa_inputs()  # llmiqa metrics read files with load_image (EXIF, clear errors)
+    check_before_building()  # device, memory on a CPU and downloads are checked before loading
     for name in PRESETS:
-        DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name))
+        DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name, builtin=True))
+    _add_user_presets(DEFAULT_CONFIGS)  # the user's presets, and their changes to the built-in ones

@@ -2,6 +2,7 @@
 import os
 
 os.environ['HF_HUB_OFFLINE'] = '1'  # before anything imports huggingface_hub
+os.environ['PYIQA_LLMIQA_PRESETS'] = os.devnull  # no user presets file but a test's own
 
 from pathlib import Path
 

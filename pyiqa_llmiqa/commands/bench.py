@@ -1,4 +1,4 @@
-"""``bench``: score data sets with llmiqa and pyiqa metrics and correlate the scores with MOS.
+"""bench: score data sets with llmiqa and pyiqa metrics and correlate the scores with MOS.
 
 Writes, under --out: benchmark_results.csv (pyiqa's layout), correlations.csv (every figure, the
 fitted PLCC, counts), table.md and table.tex (the paper's layout), report.html (one page to read what

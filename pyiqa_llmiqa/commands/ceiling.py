@@ -1,4 +1,4 @@
-"""``ceiling``: the best (SRCC + PLCC) / 2 any K-level integer scorer can reach.
+"""ceiling: the best (SRCC + PLCC) / 2 any K-level integer scorer can reach.
 
 Reads one or more pyiqa meta-info CSVs and prints the paper's Table 1 for
 them: one row per file (data set name from the file name), one column per K.

@@ -1,6 +1,6 @@
-"""``convert-agiqa``: AGIQA-3K's published data.csv -> pyiqa NR meta-info CSV.
+"""convert-agiqa: AGIQA-3K's published data.csv -> pyiqa NR meta-info CSV.
 
-Keeps the columns ``name`` and ``mos_quality`` and writes them as ``name,mos``,
+Keeps the columns name and mos_quality and writes them as name,mos,
 the layout pyiqa's GeneralNRDataset reads.
 """
 from __future__ import annotations

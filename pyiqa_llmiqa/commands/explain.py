@@ -1,8 +1,6 @@
 """`pyiqa-llmiqa explain IMAGE -o OUT.png`: draw the regions, their scores and the fused score."""
 import json
 
-from ..explain import draw_assessment
-from ..images import load_image
 from ..cli_options import add_metric_arguments, create_metric_from_args
 
 
@@ -16,6 +14,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    from ..explain import draw_assessment
+    from ..images import load_image
     from .score import record
 
     image = load_image(args.image)  # a bad file fails before the models load

@@ -4,7 +4,6 @@ import sys
 
 from ..cli_options import add_metric_arguments, create_metric_from_args
 from ..errors import ImageLoadError, InputError
-from ..images import find_images, load_image
 
 
 def add_parser(subparsers):
@@ -32,6 +31,8 @@ def failure(path, error: Exception) -> str:
 
 
 def run(args) -> int:
+    from ..images import find_images, load_image
+
     paths = find_images(args.paths)
     if not paths:
         print(f"error: no image files in {' '.join(args.paths)}", file=sys.stderr)

@@ -5,7 +5,7 @@ from typing import Union
 
 import torch
 
-from ..segmenter import resolve_sam2_config
+from ..sam2_names import resolve_sam2_config
 
 
 def save_random_sam2_checkpoint(path: Union[str, os.PathLike],
