@@ -120,9 +120,9 @@ OPTION_HELP = {
     'mix_grained': 'score SAM2 regions too; false scores the whole image only',
     'segmenter': 'SAM2 model: a hub id sam2 loads (facebook/sam2.1-hiera-tiny, -small, -base-plus, '
                  '-large), or {config: sam2.1_hiera_t, checkpoint: /path/to.pt}',
-    'mask_generator': "overrides of SAM2's automatic mask generator settings (defaults: the paper's "
-                      'Table 2), plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast (faster, '
-                      'masks change slightly)',
+    'mask_generator': "SAM2's automatic mask generator settings: the paper's Table 2, with the keys given "
+                      'merged over it; plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast '
+                      '(faster, masks change slightly)',
     'mask_cache_dir': 'a folder where masks are kept per image content and SAM2 settings, so SAM2 runs '
                       'once per image',
     'min_region_area': 'masks smaller than this fraction of the image are dropped',

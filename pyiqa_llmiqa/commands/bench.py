@@ -3,7 +3,7 @@
 Writes, under --out: benchmark_results.csv (pyiqa's layout), correlations.csv (every figure, the
 fitted PLCC, counts), table.md and table.tex (the paper's layout), report.html (one page to read what
 the metrics got wrong), predictions/DATASET/METRIC-KEY.jsonl (one record per image), run.json (what
-was scored, for `pyiqa-llmiqa report DIR`), a scatter plot per metric and data set, and ceiling.png.
+was scored, for pyiqa-llmiqa report DIR), a scatter plot per metric and data set, and ceiling.png.
 Rerunning the same command finishes what is missing.
 For several processes: torchrun --nproc_per_node N -m pyiqa_llmiqa.cli bench ...
 """

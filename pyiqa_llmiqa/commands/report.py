@@ -1,4 +1,4 @@
-"""``report DIR``: rebuild the tables and report.html of a bench run from its stored results.
+"""pyiqa-llmiqa report DIR: rebuild the tables and report.html of a bench run from its stored results.
 
 Reads DIR/run.json (written by bench) and the JSON lines under DIR/predictions; scores nothing.
 Writes benchmark_results.csv, correlations.csv, table.md, table.tex (booktabs: metrics as rows, data
