@@ -276,3 +276,17 @@ def test_preset_scores_with_the_real_files(preset, family, folders):
     metric = pyiqa.create_metric(preset, backbone=folders[family], device='cpu', segmenter=lambda _: [half])
     score = metric(torch.from_numpy(np.asarray(image)).permute(2, 0, 1)[None].float() / 255)
     assert 1 <= float(score) <= 7
+
+
+def test_the_cpu_preset_shows_smolvlm_one_view_of_64_tokens(folders):
+    """llmiqa_small turns SmolVLM's tiling off: a 512 px view is (512 / 16)^2 patches, merged 4 x 4
+    (config scale_factor 4) into 64 tokens, where the published settings give 13 tiles (832)."""
+    config = _real_file('smolvlm', 'config.json')
+    patches = (512 // config['vision_config']['patch_size']) ** 2
+    expected = patches // config['scale_factor'] ** 2
+    backbone = pyiqa.create_metric('llmiqa_small', backbone=folders['smolvlm'], device='cpu',
+                                   segmenter=lambda _: []).net.backbone
+    inputs = backbone.processor(text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
+                                images=[[Image.new('RGB', (1024, 768))]], return_tensors='pt')
+    assert expected == 64
+    assert int((inputs['input_ids'] == config['image_token_id']).sum()) == expected
