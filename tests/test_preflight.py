@@ -10,7 +10,7 @@ import pytest
 import pyiqa
 import torch
 
-from pyiqa_llmiqa import backbone, cli, preflight
+from pyiqa_llmiqa import cli, llmiqa_arch, preflight
 from pyiqa_llmiqa.options import DEFAULT_BACKBONE
 
 IMAGE = str(Path(__file__).resolve().parents[1] / 'examples' / 'coffee.jpg')
@@ -61,7 +61,7 @@ def test_missing_downloads_name_each_file_with_its_size(monkeypatch):
 
 def test_cuda_without_cuda_fails_before_loading(monkeypatch, tiny_backbone):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(backbone, 'load_backbone', lambda *a, **k: pytest.fail('loaded the backbone'))
+    monkeypatch.setattr(llmiqa_arch, 'load_backbone', lambda *a, **k: pytest.fail('loaded the backbone'))
     with pytest.raises(ValueError, match="device 'cuda' was asked for, but torch .* sees no CUDA GPU"):
         pyiqa.create_metric('llmiqa_global', backbone=tiny_backbone, device='cuda')
 
