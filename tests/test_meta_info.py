@@ -1,5 +1,6 @@
 """Tests for pyiqa_llmiqa.meta_info and the ``convert-agiqa`` subcommand."""
 import csv
+from pathlib import Path
 
 import pytest
 
