@@ -63,10 +63,10 @@ def test_every_option_is_classified():
     assert set(VALUES) == set(OPTIONS)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize('name', OPTIONS)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_an_option_changes_the_key_exactly_when_it_can_change_a_score(data):
-    name = data.draw(st.sampled_from(OPTIONS))
+def test_an_option_changes_the_key_exactly_when_it_can_change_a_score(name, data):
     value = data.draw(VALUES[name])
     overrides = {name: value}
     if name == 'standard' and value == 'sentence':
@@ -77,7 +77,7 @@ def test_an_option_changes_the_key_exactly_when_it_can_change_a_score(data):
     assert (_key(**overrides) == _key()) is same_scores, (name, value)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(name=st.sampled_from(OPTIONS), data=st.data())
 def test_two_different_values_of_a_score_option_give_two_keys(name, data):
     assume(name not in SCORE_NEUTRAL and name != 'dtype')
@@ -85,6 +85,21 @@ def test_two_different_values_of_a_score_option_give_two_keys(name, data):
     assume(first != second)
     extra = {'levels': 7} if name in ('standard', 'level_descriptions') else {}
     assert _key(**{name: first}, **extra) != _key(**{name: second}, **extra)
+
+
+# The defaults of README's options table.
+DOCUMENTED_DEFAULTS = {
+    'backbone': 'Qwen/Qwen2.5-VL-7B-Instruct', 'standard': 'word', 'levels': 7, 'level_descriptions': None,
+    'score_mode': 'greedy', 'dtype': 'auto', 'batch_size': None, 'share_prefix': True, 'quantization': None,
+    'trust_remote_code': False, 'model_kwargs': {}, 'processor_kwargs': {}, 'mix_grained': True,
+    'segmenter': 'facebook/sam2.1-hiera-large', 'mask_generator': {}, 'mask_cache_dir': None,
+    'min_region_area': 0.001, 'complement': True, 'global_weight': 0.5, 'mask_count_max': None,
+    'mask_count_weight': 1 / 3, 'return_masks': False,
+}
+
+
+def test_defaults_are_the_documented_ones():
+    assert LLMIQAOptions().to_dict() == DOCUMENTED_DEFAULTS
 
 
 def test_an_option_set_to_its_default_keeps_the_key():
