@@ -76,3 +76,20 @@ def test_the_whole_image_is_bounded_before_the_processor(metric, answers):
     assert len(answers) == 1
     width, height = answers[0]
     assert width * height <= MODEL_MAX_PIXELS and width == height and width >= 4095
+
+
+def test_return_masks_adds_each_regions_mask_as_coco_rle(metric, answers, monkeypatch):
+    from pycocotools import mask as coco
+
+    monkeypatch.setattr(metric.net.options, 'return_masks', True)
+    assessment = metric.net.assess([_half_red()])[0]
+    left, rest = assessment.regions
+    decoded = [coco.decode({'size': r.mask['size'], 'counts': r.mask['counts'].encode()}).astype(bool)
+               for r in (left, rest)]
+    expected = np.zeros((40, 40), dtype=bool)
+    expected[:, :20] = True
+    assert np.array_equal(decoded[0], expected) and np.array_equal(decoded[1], ~expected)
+    record = assessment.to_dict()
+    assert record['regions'][0]['mask'] == left.mask and record['regions'][0]['bbox'] == [0, 0, 20, 40]
+    monkeypatch.setattr(metric.net.options, 'return_masks', False)
+    assert 'mask' not in metric.net.assess([_half_red()])[0].to_dict()['regions'][0]

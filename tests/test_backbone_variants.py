@@ -71,7 +71,7 @@ def test_no_system_model_scores_what_the_hand_written_prompt_gives(no_system, pi
     assert metric.net.assess([picture])[0].score == pytest.approx(expected, abs=1e-4)
 
 
-def test_spaced_digit_tokens_add_to_their_level(spaced, picture):
+def test_spaced_digit_tokens_add_to_their_level(spaced, picture, monkeypatch):
     metric = pyiqa.create_metric('llmiqa_global', backbone=spaced, device='cpu', score_mode='expectation',
                                  share_prefix=False)
     prompt = (f'<|im_start|>system\n{STANDARD.system_prompt}<|im_end|>\n{USER_TURN}{STANDARD.question}{ANSWER}')
@@ -83,4 +83,9 @@ def test_spaced_digit_tokens_add_to_their_level(spaced, picture):
     mass = torch.stack([logits[vocab[str(d)]].exp() + logits[added[f' {d}']].exp() for d in range(1, 8)])
     expected = ((mass / mass.sum()) * torch.arange(1, 8)).sum().item()
     assert metric.net.level_ids == [[vocab[str(d)], added[f' {d}']] for d in range(1, 8)]
+
+    def no_generate(*args, **kwargs):
+        raise AssertionError('a score is read from one forward pass, never generate()')
+
+    monkeypatch.setattr(type(metric.net.backbone.model), 'generate', no_generate)
     assert metric.net.assess([picture])[0].score == pytest.approx(expected, abs=1e-4)
