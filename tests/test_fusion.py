@@ -55,3 +55,9 @@ def test_count_term_with_its_own_weight_and_levels():
     final, local = fuse(5.0, [], [], n_masks=10, levels=9, mask_count_max=5, mask_count_weight=0.25)
     assert local is None
     assert final == pytest.approx(6.0)
+
+
+def test_count_term_without_a_mask_count_is_zero_masks():
+    # n_masks defaults to 0: s_seg = 0, s = 2/3 * 6 = 4
+    final, _ = fuse(6.0, [], [], mask_count_max=3)
+    assert final == pytest.approx(4.0)

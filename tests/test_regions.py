@@ -96,3 +96,9 @@ def test_crop_is_the_bounding_box_of_the_original_image():
     image = Image.fromarray(pixels)
     region = Region(MASK, (2, 1, 3, 4), 5, 0)
     assert np.array_equal(np.asarray(crop(image, region)), pixels[1:5, 2:5])
+
+
+def test_a_complement_of_one_pixel_is_kept_when_nothing_is_too_small():
+    most = np.ones((3, 3), dtype=bool)
+    most[2, 2] = False
+    assert select_regions([most], 0.0, complement=True)[-1] == Region(COMPLEMENT, (2, 2, 1, 1), 1, None)

@@ -123,18 +123,20 @@ def test_the_splitting_tokenizer_is_named_in_the_error():
 
 
 class _BosTokenizer:
-    """Puts a <bos> (id 1) in front unless asked not to, as Gemma's and Llama's tokenizers do."""
+    """Puts a <bos> (id 1) in front unless asked not to, as Gemma's and Llama's tokenizers do; " d"
+    is one token of its own (id 1000 + d)."""
 
     def encode(self, text, add_special_tokens=True):
-        return ([1] if add_special_tokens else []) + [ord(c) for c in text]
+        ids = [1000 + int(text[1])] if len(text) == 2 and text[0] == ' ' and text[1].isdigit() else [ord(c) for c in text]
+        return ([1] if add_special_tokens else []) + ids
 
     def decode(self, ids):
         return ''.join('<bos>' if i == 1 else chr(i) for i in ids)
 
 
 def test_level_tokens_are_read_without_special_tokens():
-    # with the <bos> each digit would be two tokens, and refused
-    assert level_token_ids(_BosTokenizer(), 3) == [[ord('1')], [ord('2')], [ord('3')]]
+    # with the <bos> each digit would be two tokens, and refused; " d" would be no single token
+    assert level_token_ids(_BosTokenizer(), 3) == [[ord('1'), 1001], [ord('2'), 1002], [ord('3'), 1003]]
 
 
 class _SameTokenTokenizer:
