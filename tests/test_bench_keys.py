@@ -132,3 +132,41 @@ def test_pyiqa_metrics_keys_follow_their_options():
     assert spec.key({}) != changed.key({})
     assert spec.key({'resize': 448}) != spec.key({})
     assert dataclasses.replace(spec, name='brisque').key({}) != spec.key({})
+
+
+def test_the_preprocessings_order_does_not_matter():
+    assert _key({'resize': 448, 'center_crop': 384}) == _key({'center_crop': 384, 'resize': 448})
+
+
+def test_the_key_of_a_pyiqa_metric_is_the_sha256_of_what_options_json_records():
+    # options.json beside the results says what KEY stands for; the key is the first 12 hex digits
+    # of the sha256 of that description as key-sorted JSON (so finished results are found again).
+    import hashlib
+    import json
+
+    spec = metric_spec('niqe', {})
+    described = {'metric': 'niqe', 'options': spec.options, 'augment': {'resize': 448}}
+    text = json.dumps(described, sort_keys=True, default=str)
+    assert spec.key({'resize': 448}) == hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_specs_of_pyiqa_and_llmiqa_metrics():
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    from pyiqa_llmiqa.bench.metrics import metric_specs
+
+    niqe = metric_spec('niqe', {'levels': 5})  # llmiqa overrides do not reach other metrics
+    assert (niqe.options, niqe.lower_better, niqe.overrides) == (DEFAULT_CONFIGS['niqe']['metric_opts'], True, {})
+    assert not niqe.is_llmiqa
+    musiq = metric_spec('musiq', {})
+    assert musiq.lower_better is False
+    llmiqa = metric_spec('llmiqa', {'levels': 5})
+    assert llmiqa.is_llmiqa and llmiqa.lower_better is False and llmiqa.overrides == {'levels': 5}
+    assert llmiqa.options == {**LLMIQAOptions(levels=5).to_dict(), 'mix_grained': True}
+    assert [s.name for s in metric_specs(['niqe', 'llmiqa', 'niqe'], {})] == ['niqe', 'llmiqa']
+    with pytest.raises(ValueError, match="^unknown metric 'nique'; did you mean unique, niqe, ilniqe, piqe, liqe\?$"):
+        metric_spec('nique', {})
+    with pytest.raises(ValueError, match='psnr is a FR metric; bench scores no-reference metrics'):
+        metric_spec('psnr', {})
+    with pytest.raises(ValueError, match=r"unknown metric 'zzzzzz'; pyiqa.list_models\(\) lists them"):
+        metric_spec('zzzzzz', {})

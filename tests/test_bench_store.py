@@ -104,11 +104,15 @@ def test_a_score_beats_an_error_and_cut_lines_are_skipped(tmp_path):
     assert [json.loads(line)['image'] for line in store.path.read_text().splitlines()] == ['b', 'a']
     store.merge(['a'])  # nothing to merge: the file stays as it is
     assert [r['image'] for r in read_records(store.path)] == ['b', 'a']
+    with store.appender(2) as append:
+        append({'image': 'c', 'score': 1.0})
+    store.merge(['c'])  # records missing from the order go after it, by name
+    assert [r['image'] for r in read_records(store.path)] == ['c', 'a', 'b']
 
 
 def test_records_not_naming_an_image_are_left_out(tmp_path):
     path = tmp_path / 'r.jsonl'
-    path.write_text('[1, 2]\n{"image": 3}\n{"score": 1}\n{"image": "ok", "score": 2}\nnot json\n')
+    path.write_bytes(b'[1, 2]\n{"image": 3}\nnot json\n\xff\xfe\x00cut\n{"score": 1}\n{"image": "ok", "score": 2}\n')
     assert read_records(path) == [{'image': 'ok', 'score': 2}]
 
 
@@ -122,9 +126,10 @@ def test_an_error_of_a_later_part_does_not_hide_an_earlier_error(tmp_path):
 
 
 def test_options_file_says_what_the_key_stands_for(tmp_path):
-    store = ResultStore(tmp_path / 'deep', 'm-k')
+    store = ResultStore(tmp_path / 'deep' / 'er', 'm-k')
     store.write_options({'metric': 'm', 'path': tmp_path})
-    assert json.loads((tmp_path / 'deep' / 'm-k.options.json').read_text()) == {'metric': 'm', 'path': str(tmp_path)}
+    store.write_options({'metric': 'm', 'path': tmp_path})  # again: the folder is there already
+    assert json.loads((tmp_path / 'deep' / 'er' / 'm-k.options.json').read_text()) == {'metric': 'm', 'path': str(tmp_path)}
 
 
 def test_score_item_records_the_score_or_why_not(tmp_path):

@@ -175,3 +175,47 @@ def test_find_images_expands_folders_recursively_sorted_by_extension(tmp_path):
     assert found == [tmp_path / 'd/a.jpg', tmp_path / 'd/b.PNG', tmp_path / 'd/sub/c.webp',
                      tmp_path / 'd/sub/x.tiff', loose]
     assert set(IMAGE_EXTENSIONS) == {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif'}
+
+
+@pytest.mark.parametrize('make', [
+    lambda v: Image.fromarray(np.array([v], dtype='<u2')),  # I;16
+    lambda v: Image.fromarray(np.array([v], dtype='>u2')),  # I;16B
+    lambda v: Image.frombytes('I;16L', (len(v), 1), np.array(v, dtype='<u2').tobytes()),
+])
+def test_every_16_bit_layout_is_scaled_by_65535(make):
+    # 51272 / 257 = 199.502: rounds to 200 by 65535 (by 65536 it would be 199.4965 -> 199)
+    values = [0, 129, 51272, 65535]
+    image = make(values)
+    assert image.mode.startswith('I;16')
+    assert np.asarray(to_rgb(image))[0, :, 0].tolist() == [math.floor(v / 65535 * 255 + 0.5) for v in values]
+    assert [math.floor(v / 65535 * 255 + 0.5) for v in values] == [0, 1, 200, 255]
+
+
+def test_32_bit_grey_just_over_8_bits_and_negative():
+    edge = Image.fromarray(np.array([[0, 128, 256]], dtype=np.int32), 'I')  # 256 > 255: 16-bit range
+    assert np.asarray(to_rgb(edge))[0, :, 0].tolist() == [0, 0, 1]
+    negative = Image.fromarray(np.array([[-5, 3]], dtype=np.int32), 'I')
+    assert np.asarray(to_rgb(negative))[0, :, 0].tolist() == [0, 3]
+
+
+def test_truncated_file_refused_even_when_pillow_accepts_them_and_the_flag_is_kept(tmp_path, monkeypatch):
+    from PIL import ImageFile
+
+    Image.new('RGB', (64, 64), (10, 200, 30)).save(tmp_path / 'full.jpg')
+    data = (tmp_path / 'full.jpg').read_bytes()
+    (tmp_path / 'cut.jpg').write_bytes(data[: len(data) // 2])
+    for flag in (True, False):
+        monkeypatch.setattr(ImageFile, 'LOAD_TRUNCATED_IMAGES', flag)
+        with pytest.raises(ImageLoadError, match='cut.jpg: truncated or corrupt image data'):
+            load_image(tmp_path / 'cut.jpg')
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is flag
+        assert load_image(tmp_path / 'full.jpg').size == (64, 64)
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is flag
+
+
+def test_fit_pixels_keeps_a_side_of_at_least_one_pixel_and_cuts_the_box():
+    assert fit_pixels(Image.new('RGB', (1, 400)), max_pixels=100).size == (1, 200)
+    halves = np.zeros((10, 20, 3), np.uint8)
+    halves[:, 10:] = 255
+    right = fit_pixels(Image.fromarray(halves), (10, 0, 20, 10), max_pixels=25)
+    assert right.size == (5, 5) and np.asarray(right).min() > 200  # the box's white pixels (edges see a little black)

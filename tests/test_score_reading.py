@@ -104,7 +104,7 @@ def test_expectation_by_hand_and_never_a_fallback():
     reading = read_levels(logits, LEVEL_IDS, 'expectation')
     assert reading.scores.item() == pytest.approx(2.25, abs=1e-6)
     assert reading.probabilities[0].tolist() == pytest.approx([0.25, 0.25, 0.5], abs=1e-6)
-    assert reading.fallback.tolist() == [False]
+    assert reading.fallback.tolist() == [False] and reading.fallback.dtype == torch.bool
 
 
 def test_half_precision_logits_are_read_in_float():
