@@ -132,6 +132,11 @@ def test_pyiqa_metrics_keys_follow_their_options():
     assert spec.key({}) != changed.key({})
     assert spec.key({'resize': 448}) != spec.key({})
     assert dataclasses.replace(spec, name='brisque').key({}) != spec.key({})
+    # values JSON has no type for are keyed by their text
+    from pathlib import Path
+
+    assert dataclasses.replace(spec, options={'p': Path('/x')}).key({}) == \
+        dataclasses.replace(spec, options={'p': '/x'}).key({})
 
 
 def test_the_preprocessings_order_does_not_matter():
