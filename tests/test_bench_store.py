@@ -153,3 +153,28 @@ def test_score_item_records_the_score_or_why_not(tmp_path):
         raise RuntimeError('model fell over')
 
     assert score_item(broken, Item('g.png', good, 3.5), lambda im: im)['error'] == 'RuntimeError: model fell over'
+
+
+def test_three_pairs_are_enough_to_correlate(tmp_path):
+    spec, dataset = _spec(), _dataset([1.0, 2.0, 3.0])
+    _store(tmp_path, spec, dataset, [3.0, 1.0, 2.0])
+    with pytest.warns(RuntimeWarning, match='logistic_4params needs at least 4 pairs'):
+        row = evaluate(spec, dataset, tmp_path)
+    # ranks (3, 1, 2) against (1, 2, 3): d = (2, -1, -1), 1 - 6 * 6 / (3 * 8) = -0.5
+    assert row.figures['srcc'] == pytest.approx(-0.5)
+
+
+def test_pyiqa_csv_rounds_to_four_places_and_leaves_missing_cells_empty(tmp_path):
+    from pyiqa_llmiqa.bench.report import Row
+
+    figures = {'plcc': 0.123456, 'srcc': -0.5, 'krcc': 1 / 3, 'plcc_fitted': math.nan}
+    rows = [Row('m1', 'A', 'k1', [1.0], [2.0], 0, 0, False, figures),
+            Row('m1', 'B', 'k2', [1.0], [2.0], 1, 2, False, figures),
+            Row('m2', 'A', 'k3', [], [], 0, 3, False, figures)]
+    write_pyiqa_csv(rows, tmp_path / 'b.csv')
+    assert (tmp_path / 'b.csv').read_text().splitlines() == [
+        'Metric name,A(PLCC/SRCC/KRCC),B(PLCC/SRCC/KRCC)',
+        'm1,0.1235/-0.5/0.3333,0.1235/-0.5/0.3333',
+        'm2,0.1235/-0.5/0.3333,']
+    write_long_csv(rows[1:2], tmp_path / 'l.csv')
+    assert (tmp_path / 'l.csv').read_text().splitlines()[1] == 'm1,B,k2,1,1,2,-0.5,0.123456,0.3333333333333333,nan'

@@ -150,3 +150,11 @@ def test_fit_that_does_not_converge_gives_nan(monkeypatch, data):
         got = correlations(pred, mos)
     assert math.isnan(got['plcc_fitted'])
     assert got['srcc'] == pytest.approx(stats.spearmanr(pred, mos)[0])
+
+
+def test_each_figure_turns_the_sign_for_lower_better():
+    pred, mos = [1.0, 3.0, 2.0, 5.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0]
+    for figure in (srcc, plcc, krcc):
+        assert figure(pred, mos, lower_better=True) == pytest.approx(-figure(pred, mos))
+    # Kendall by hand: of 10 pairs, (3,2) and (5,4) are discordant: (8 - 2) / 10 = 0.6
+    assert krcc(pred, mos) == pytest.approx(0.6)
