@@ -68,7 +68,11 @@ setup(
         'matplotlib',
         'num2words',  # SmolVLM's processor spells numbers with it
     ],
-    extras_require={'test': ['pytest', 'hypothesis'], 'owl3': ['icecream']},  # mPLUG-Owl3's own code imports icecream
+    extras_require={
+        'test': ['pytest', 'hypothesis'],
+        'dev': ['pytest', 'hypothesis', 'mutmut>=3.8,<4', 'ruff'],  # tools/mutation.sh: the mutation score
+        'owl3': ['icecream'],  # mPLUG-Owl3's own code imports icecream
+    },
     entry_points={
         'console_scripts': ['pyiqa-llmiqa=pyiqa_llmiqa.cli:main'],
         'pyiqa.archs': ['llmiqa=pyiqa_llmiqa.registration:register'],

@@ -67,14 +67,24 @@ SAM2_TEST_GENERATOR = {
 }
 
 
-def shared_path(*parts) -> Path:
-    """A file of the project's shared/ folder (beside the clone, as in CI, or inside it); the test
-    is skipped, with the reason, only where that folder is not there."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent.joinpath('shared', *parts)
-        if candidate.is_file():
-            return candidate
-    pytest.skip(f"shared/{'/'.join(parts)} is not beside or inside this checkout")
+DATA = Path(__file__).parent / 'data'
+
+
+@pytest.fixture(scope='session')
+def mos_file(tmp_path_factory):
+    """A function giving the path of a real MOS file of tests/data/mos (its README names the
+    sources), decompressed once per session, so the code reads it as it reads a user's CSV."""
+    import lzma
+
+    folder = tmp_path_factory.mktemp('mos')
+
+    def path(name: str) -> Path:
+        target = folder / name
+        if not target.exists():
+            target.write_bytes(lzma.decompress((DATA / 'mos' / f'{name}.xz').read_bytes()))
+        return target
+
+    return path
 
 
 def shapes_image(height=192, width=256):

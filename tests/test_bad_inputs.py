@@ -220,3 +220,10 @@ def test_huge_and_tiny_images_mix_grained_in_bounded_memory(data_root, digit_bac
         x, y, w, h = region['bbox']
         assert 0 <= x and 0 <= y and x + w <= HUGE[0] and y + h <= HUGE[1] and region['area'] <= w * h
     assert max(region['bbox'][2] for region in record['regions']) > 1024
+
+
+def test_a_folder_given_to_create_metric_is_an_error(metric, data_root):
+    folder = data_root / 'corpus'
+    with pytest.raises(ImageLoadError) as error:
+        metric(str(folder))
+    assert str(error.value) == f'{folder}: is a folder, not an image file'

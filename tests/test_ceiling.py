@@ -12,11 +12,8 @@ from pyiqa_llmiqa.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, qu
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
-from conftest import shared_path
 
 
-def shared_file(name):
-    return shared_path('data', 'mos', name)
 
 
 # --- quantize by hand -------------------------------------------------------
@@ -140,8 +137,8 @@ def _mos(path):
     return [m for _, m in read_meta_info(path)]
 
 
-def test_spaq_k7_reproduces_table_1():
-    mos = _mos(shared_file('meta_info_SPAQDataset.csv'))
+def test_spaq_k7_reproduces_table_1(mos_file):
+    mos = _mos(mos_file('meta_info_SPAQDataset.csv'))
     assert len(mos) == 11125
     assert round(ceiling(mos, 7, 'equal_width')['value'], 4) == 0.9833
     assert round(ceiling(mos, 7)['value'], 4) == 0.9833
@@ -150,7 +147,7 @@ def test_spaq_k7_reproduces_table_1():
     assert round(ceiling(mos, 7)['value'], 3) == 0.983
 
 
-# Measured figures of shared/data/mos/README.md.
+# Measured figures of shared/data/mos/README.md, on the files of tests/data/mos.
 README_EQUAL_WIDTH = {
     'meta_info_SPAQDataset.csv': (0.9315, 0.9679, 0.9833, 0.9897),
     'meta_info_KonIQ10kDataset.csv': (0.8926, 0.9488, 0.9691, 0.9817),
@@ -159,21 +156,21 @@ README_EQUAL_WIDTH = {
 
 
 @pytest.mark.parametrize('name', sorted(README_EQUAL_WIDTH))
-def test_readme_table_equal_width(name):
-    table = ceiling_table(_mos(shared_file(name)))
+def test_readme_table_equal_width(name, mos_file):
+    table = ceiling_table(_mos(mos_file(name)))
     got = tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9))
     assert got == README_EQUAL_WIDTH[name]
 
 
-def test_readme_table_spaq_minmax_round():
-    table = ceiling_table(_mos(shared_file('meta_info_SPAQDataset.csv')), rule='minmax_round')
+def test_readme_table_spaq_minmax_round(mos_file):
+    table = ceiling_table(_mos(mos_file('meta_info_SPAQDataset.csv')), rule='minmax_round')
     assert tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9)) == (0.8219, 0.9508, 0.9777, 0.9871)
 
 
-def test_readme_table_agiqa(tmp_path):
+def test_readme_table_agiqa(tmp_path, mos_file):
     from pyiqa_llmiqa.meta_info import convert_agiqa
     out = tmp_path / 'meta_info_AGIQA-3K.csv'
-    convert_agiqa(shared_file('AGIQA-3K_data.csv'), out)
+    convert_agiqa(mos_file('AGIQA-3K_data.csv'), out)
     table = ceiling_table(_mos(out))
     assert tuple(round(table[k]['value'], 4) for k in (3, 5, 7, 9)) == (0.9287, 0.9622, 0.9801, 0.9879)
 
@@ -249,8 +246,8 @@ def test_cli_bad_file(tmp_path, capsys):
     assert 'meta_info_BadDataset.csv' in err and 'line 3' in err
 
 
-def test_cli_spaq(capsys):
-    path = shared_file('meta_info_SPAQDataset.csv')
+def test_cli_spaq(capsys, mos_file):
+    path = mos_file('meta_info_SPAQDataset.csv')
     args = build_parser().parse_args(['ceiling', '--meta-info', str(path), '--levels', '7'])
     assert args.run(args) == 0
     assert '| SPAQ | 11125 | 0.9833 |' in capsys.readouterr().out

@@ -9,7 +9,6 @@ from PIL import Image
 
 from conftest import SAM2_TEST_GENERATOR
 from pyiqa_llmiqa.cli import main
-from pyiqa_llmiqa.fusion import fuse
 
 
 @pytest.fixture(scope='module')
@@ -50,10 +49,12 @@ def test_score_json_has_the_documented_keys(scored, photo):
 
 
 def test_regions_fuse_to_the_printed_score(scored):
+    # the README's formulas with the default w = 0.5: s_local = sum(a_i s_i) / sum(a_i),
+    # s = 0.5 s_global + 0.5 s_local (count term off)
     regions = scored['regions']
-    final, local = fuse(scored['global_score'], [r['score'] for r in regions], [r['area'] for r in regions])
-    assert local == pytest.approx(scored['local_score'], abs=1e-9)
-    assert final == pytest.approx(scored['score'], abs=1e-9)
+    local = sum(r['area'] * r['score'] for r in regions) / sum(r['area'] for r in regions)
+    assert scored['local_score'] == pytest.approx(local, abs=1e-9)
+    assert scored['score'] == pytest.approx(0.5 * scored['global_score'] + 0.5 * local, abs=1e-9)
 
 
 def test_explain_draws_the_regions(photo, digit_backbone, sam2_checkpoint, tmp_path):

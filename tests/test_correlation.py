@@ -1,4 +1,4 @@
-"""Tests for pyiqa_llmiqa.correlation: the four figures, checked against scipy and pyiqa."""
+"""Tests for pyiqa_llmiqa.correlation: the four figures, checked against scipy and a fit of our own."""
 import math
 import warnings
 
@@ -33,18 +33,39 @@ def test_against_scipy(data):
     assert all(isinstance(v, float) for v in got.values())
 
 
-def test_fitted_plcc_is_pyiqas(data):
+def _vqeg_logistic(x, top, bottom, centre, width):
+    """VQEG's 4-parameter logistic mapping of predictions onto the MOS scale."""
+    return bottom + (top - bottom) / (1 + np.exp(-(x - centre) / width))
+
+
+def test_fitted_plcc_is_the_pearson_of_the_best_vqeg_logistic(data):
+    # Second route: fit the curve here (own start point) and correlate the fitted values.
+    from scipy.optimize import curve_fit
+
+    pred, mos = data
+    params, _ = curve_fit(_vqeg_logistic, pred, mos, p0=[mos.max(), mos.min(), np.median(pred), 1.0], maxfev=20000)
+    expected = stats.pearsonr(_vqeg_logistic(pred, *params), mos)[0]
+    assert plcc_fitted(pred, mos) == pytest.approx(expected, abs=1e-6)
+    assert plcc_fitted(pred, mos, fit='logistic_4params') == plcc_fitted(pred, mos)
+    got = correlations(pred, mos)
+    assert got['plcc_fitted'] == plcc_fitted(pred, mos)
+    assert got['plcc_fitted'] > got['plcc']
+
+
+def test_five_parameter_fit_is_pyiqas_own_start_point_and_all(data):
+    # The claim is "computed by pyiqa's calculate_plcc, so the numbers match pyiqa's benchmark":
+    # pyiqa's 5-parameter fit starts at (10, 0, mean MOS, 0.1, 0.1) and stops in a local optimum
+    # here (0.9326, where the best 5-parameter curve reaches 0.9547), and that is the number
+    # pyiqa's benchmark reports.
     from pyiqa.metrics.correlation_coefficient import calculate_plcc
 
     pred, mos = data
-    for fit in FIT_CURVES:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            expected = calculate_plcc(pred, mos, fit_scale=fit)
-        assert plcc_fitted(pred, mos, fit=fit) == pytest.approx(expected, abs=1e-9)
-    got = correlations(pred, mos)
-    assert got['plcc_fitted'] > got['plcc']
-    assert got['plcc_fitted'] <= 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        expected = calculate_plcc(pred, mos, fit_scale='logistic_5params')
+    assert plcc_fitted(pred, mos, fit='logistic_5params') == pytest.approx(expected, abs=1e-9)
+    assert plcc_fitted(pred, mos, fit='logistic_5params') == pytest.approx(0.9326, abs=1e-4)
+    assert correlations(pred, mos, fit='logistic_5params')['plcc_fitted'] == pytest.approx(expected, abs=1e-9)
 
 
 def test_fitted_plcc_recovers_a_logistic():
@@ -129,3 +150,11 @@ def test_fit_that_does_not_converge_gives_nan(monkeypatch, data):
         got = correlations(pred, mos)
     assert math.isnan(got['plcc_fitted'])
     assert got['srcc'] == pytest.approx(stats.spearmanr(pred, mos)[0])
+
+
+def test_each_figure_turns_the_sign_for_lower_better():
+    pred, mos = [1.0, 3.0, 2.0, 5.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0]
+    for figure in (srcc, plcc, krcc):
+        assert figure(pred, mos, lower_better=True) == pytest.approx(-figure(pred, mos))
+    # Kendall by hand: of 10 pairs, (3,2) and (5,4) are discordant: (8 - 2) / 10 = 0.6
+    assert krcc(pred, mos) == pytest.approx(0.6)

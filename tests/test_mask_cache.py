@@ -103,3 +103,37 @@ def test_masks_must_match_the_image(tmp_path, image):
 def test_settings_must_be_json(tmp_path, image):
     with pytest.raises(TypeError):
         MaskCache(tmp_path).get(image, {'checkpoint': object()})
+
+
+def test_canonical_json_is_compact_sorted_and_refuses_nan():
+    from pyiqa_llmiqa.mask_cache import canonical_json
+
+    assert canonical_json({'b': [1, 2], 'a': {'y': 1.5, 'x': None}}) == '{"a":{"x":null,"y":1.5},"b":[1,2]}'
+    with pytest.raises(ValueError):
+        canonical_json({'thresh': float('nan')})
+
+
+def test_entries_live_under_two_hex_digits_and_are_readable_by_all(tmp_path, image):
+
+
+    cache = MaskCache(tmp_path)
+    key = cache_key(image, SETTINGS)
+    assert cache.path(image, SETTINGS) == tmp_path / key[:2] / f'{key}.json'
+    other = image.copy()
+    other[0, 0, 0] ^= 1
+    assert cache.path(other, SETTINGS) != cache.path(image, SETTINGS)
+    written = cache.put(image, SETTINGS, [np.ones(image.shape[:2], bool)])
+    assert written == cache.path(image, SETTINGS)
+    assert written.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in written.parent.iterdir()] == [written.name]  # no temporary file left
+
+
+def test_an_entry_with_masks_of_another_size_is_a_miss(tmp_path, image):
+    from pyiqa_llmiqa.rle import encode_masks
+
+    cache = MaskCache(tmp_path)
+    path = cache.put(image, SETTINGS, [np.ones(image.shape[:2], bool)])
+    entry = json.loads(path.read_text())
+    entry['masks'] = encode_masks([np.ones((3, 3), bool)])
+    path.write_text(json.dumps(entry))
+    assert cache.get(image, SETTINGS) is None

@@ -1,5 +1,6 @@
 """Tests for pyiqa_llmiqa.meta_info and the ``convert-agiqa`` subcommand."""
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -8,11 +9,8 @@ from pyiqa_llmiqa.commands import convert_agiqa as convert_cmd
 from pyiqa_llmiqa.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
                                     read_meta_info, resolve_image_path)
 
-from conftest import shared_path
 
 
-def shared_file(name):
-    return shared_path('data', 'mos', name)
 
 
 def write(path, text):
@@ -106,17 +104,17 @@ def test_dataset_name(path, name):
     assert dataset_name(path) == name
 
 
-# --- the shared files: same pairs as pyiqa's pandas reading --------------------
+# --- the real files: same pairs as pyiqa's pandas reading --------------------
 
 @pytest.mark.parametrize('file, rows, name_col, score_col', [
     ('meta_info_SPAQDataset.csv', 11125, 0, 1),
     ('meta_info_KonIQ10kDataset.csv', 10073, 0, 1),
     ('meta_info_KADID10kDataset_withdist.csv', 10125, 1, 2),
 ])
-def test_shared_files_match_pyiqas_reading(file, rows, name_col, score_col):
+def test_real_files_match_pyiqas_reading(file, rows, name_col, score_col, mos_file):
     import pandas as pd
 
-    path = shared_file(file)
+    path = mos_file(file)
     got = read_meta_info(path)
     assert len(got) == rows
     values = pd.read_csv(path).values  # what pyiqa's BaseIQADataset reads
@@ -126,8 +124,8 @@ def test_shared_files_match_pyiqas_reading(file, rows, name_col, score_col):
 
 # --- AGIQA-3K conversion ----------------------------------------------------------
 
-def test_convert_agiqa_on_the_real_file(tmp_path):
-    src = shared_file('AGIQA-3K_data.csv')
+def test_convert_agiqa_on_the_real_file(tmp_path, mos_file):
+    src = mos_file('AGIQA-3K_data.csv')
     out = tmp_path / 'meta_info_AGIQA-3K.csv'
     assert convert_agiqa(src, out) == 2982
     lines = out.read_text(encoding='utf-8').splitlines()
@@ -139,11 +137,11 @@ def test_convert_agiqa_on_the_real_file(tmp_path):
     assert read_meta_info(out) == published
 
 
-def test_convert_agiqa_output_is_what_pyiqa_reads(tmp_path):
+def test_convert_agiqa_output_is_what_pyiqa_reads(tmp_path, mos_file):
     import pandas as pd
 
     out = tmp_path / 'agiqa.csv'
-    convert_agiqa(shared_file('AGIQA-3K_data.csv'), out)
+    convert_agiqa(mos_file('AGIQA-3K_data.csv'), out)
     frame = pd.read_csv(out)
     assert list(frame.columns) == ['name', 'mos']
     assert frame.shape == (2982, 2)
@@ -233,3 +231,12 @@ def test_resolve_refuses_escapes(tmp_path, name, message):
 def test_resolve_refuses_non_strings(tmp_path):
     with pytest.raises(ValueError, match='string'):
         resolve_image_path(tmp_path, None)
+
+
+@pytest.mark.parametrize('name', ['meta_info_SPAQDataset.csv', 'meta_info_KonIQ10kDataset.csv',
+                                  'meta_info_KADID10kDataset_withdist.csv', 'AGIQA-3K_data.csv'])
+def test_real_files_are_the_published_bytes(name, mos_file):
+    import hashlib
+
+    sums = dict(line.split()[::-1] for line in (Path(__file__).parent / 'data' / 'mos' / 'SHA256SUMS').read_text().splitlines())
+    assert hashlib.sha256(mos_file(name).read_bytes()).hexdigest() == sums[name]

@@ -50,3 +50,15 @@ def test_sliver_regions_are_not_kept():
     block[10:40, 10:60] = True
     regions = select_regions([block, line], min_region_area=0.0, complement=False)
     assert [r.bbox for r in regions] == [(10, 10, 50, 30)]
+
+
+def test_scaling_edges_by_hand():
+    from pyiqa_llmiqa.segment_scale import downscale, segmentation_size, upscale_mask
+
+    assert segmentation_size(1024, 700) == (1024, 700)  # exactly SAM2's size: kept
+    assert segmentation_size(1, 4096) == (1, 1024)  # 0.25 rounds to 0: at least one pixel
+    assert segmentation_size(300, 600, max_side=200) == (100, 200)
+    assert downscale(np.zeros((300, 600, 3), np.uint8), max_side=200).shape == (100, 200, 3)
+    tall = np.array([[1, 0], [0, 0], [0, 0], [0, 1]], dtype=bool)  # 4 x 2
+    # nearest neighbour by pixel centres: each source pixel becomes a 2 x 2 block
+    assert np.array_equal(upscale_mask(tall, (8, 4)), np.kron(tall, np.ones((2, 2), dtype=bool)))

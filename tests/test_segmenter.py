@@ -3,6 +3,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+import hashlib
 import json
 import warnings
 
@@ -82,8 +83,12 @@ def test_settings_identify_config_checkpoint_and_generator(segmenter, checkpoint
     json.dumps(settings)
     assert settings['config'] == 'configs/sam2.1/sam2.1_hiera_t.yaml'
     assert settings['checkpoint']['size'] == checkpoint.stat().st_size
-    assert len(settings['checkpoint']['sha256']) == 64
+    # the weights by content: the sha256 of the checkpoint's bytes, not of its path
+    assert settings['checkpoint']['sha256'] == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert settings['checkpoint']['name'] == checkpoint.name
     assert settings['mask_generator'] == segmenter.generator_kwargs
+    assert settings['max_side'] == 1024
+    assert set(settings) == {'config', 'checkpoint', 'mask_generator', 'max_side'}
 
 
 def test_rejects_non_rgb_uint8_input(segmenter):

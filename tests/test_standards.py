@@ -1,9 +1,6 @@
 """The prompts are the appendix's, character for character (whitespace normalised)."""
-import re
-
 import pytest
 
-from conftest import shared_path
 from pyiqa_llmiqa.standards import build_standard, question
 
 
@@ -11,27 +8,44 @@ def _normalise(text):
     return ' '.join(text.split())
 
 
-@pytest.fixture(scope='module')
-def appendix_prompts():
-    """(system, user) pairs of section E in order: word 9, 7, 5, 3, sentence 7, number 7."""
-    lines = shared_path('paper', 'llm-iqa-appendix.txt').read_text(encoding='utf-8').splitlines()
-    # Drop the page's line numbers, then join typeset lines.
-    text = ' '.join(re.sub(r'^\d{3}(\s+\d{3})*\s*', '', line) for line in lines)
-    text = _normalise(text.split('E COMPLETE PROMPT', 1)[1].replace('*', ''))
-    pairs = re.findall(r'# System: (.*?) (?:# )?User: (please evaluate .*?Do not analyze the image\.)', text)
-    assert len(pairs) == 6
-    return pairs
+# The complete prompts of the paper's appendix E ("Complete prompt", llm-iqa-appendix.txt), copied
+# with the page's line numbers removed and whitespace normalised: (standard, K) -> (system, user).
+_INTRO = 'You are a helpful assistant to help me evaluate the quality of the image.'
+_GIVEN = 'You will be given standards about each quality level. The quality standard is listed as follows:'
+_TAIL = ("The higher the image quality, the higher the score should be. Please strictly follow the USER's "
+         'format, otherwise the result will be invalid.')
 
 
-@pytest.mark.parametrize(
-    'index, name, levels',
-    [(0, 'word', 9), (1, 'word', 7), (2, 'word', 5), (3, 'word', 3), (4, 'sentence', 7), (5, 'number', 7)],
-)
-def test_prompts_match_appendix(appendix_prompts, index, name, levels):
-    system, user = appendix_prompts[index]
+def _user(k):
+    return f'please evaluate the quality of the image and score in [{k}]. Only tell me the number. Do not analyze the image.'
+
+
+APPENDIX_E = {
+    ('word', 9): (f'{_INTRO} {_GIVEN} 9: Perfect, 8: Excellent, 7: Very Good, 6: Good, 5: Fair, 4: Bad, 3: Poor, '
+                  f'2: Awful, 1: Very Bad. {_TAIL}', _user('1,2,3,4,5,6,7,8,9')),
+    ('word', 7): (f'{_INTRO} {_GIVEN} 7: Perfect, 6: Excellent, 5: Good, 4: Fair, 3: Bad, 2: Poor, 1: Very Bad. '
+                  f'{_TAIL}', _user('1,2,3,4,5,6,7')),
+    ('word', 5): (f'{_INTRO} {_GIVEN} 5: Excellent, 4: Good, 3: Fair, 2: Bad, 1: Poor. {_TAIL}', _user('1,2,3,4,5')),
+    ('word', 3): (f'{_INTRO} {_GIVEN} 3: Excellent, 2: Fair, 1: Poor. {_TAIL}', _user('1,2,3')),
+    ('sentence', 7): (
+        f'{_INTRO} {_GIVEN} 7: Perfect! The overall quality of the image is unparalleled, with every detail '
+        'meeting the highest standards. 6: Excellent! The overall quality of the image is excellent, with all '
+        'aspects being exemplary and without flaw. 5: Good! The overall quality of the image is good, and it is '
+        'satisfactory in many aspects. 4: Fair! The overall quality of the image is fair. There are certain '
+        'merits but also some deficiencies. 3: Bad! The overall quality of the image is bad, with noticeable '
+        'shortcomings. 2: Poor! The overall quality of the image is poor, with obvious defects. 1: Very Bad! '
+        f'The overall quality of the image is very bad and hard to accept. {_TAIL}', _user('1,2,3,4,5,6,7')),
+    ('number', 7): (f'{_INTRO} {_TAIL}', _user('1,2,3,4,5,6,7')),
+}
+
+
+@pytest.mark.parametrize('name, levels', sorted(APPENDIX_E))
+def test_prompts_match_appendix(name, levels):
+    system, user = APPENDIX_E[name, levels]
     standard = build_standard(name, levels)
     assert _normalise(standard.system_prompt) == system
     assert standard.question == user
+    assert (standard.name, standard.levels) == (name, levels)
 
 
 def test_sentence_standard_lists_one_level_per_line():
@@ -70,3 +84,41 @@ def test_levels_out_of_range(levels):
 def test_descriptions_must_match_levels():
     with pytest.raises(ValueError, match='level_descriptions must be 3 non-empty strings'):
         build_standard('word', 3, ['Good', 'Bad'])
+
+
+def test_defaults_are_the_word_standard_with_seven_levels():
+    assert build_standard() == build_standard('word', 7)
+    assert build_standard().name == 'word' and build_standard().levels == 7
+
+
+@pytest.mark.parametrize('levels', [True, 7.0, '7'])
+def test_levels_must_be_a_real_integer(levels):
+    with pytest.raises(ValueError, match='levels must be an integer from 2 to 9'):
+        build_standard('word', levels)
+
+
+def test_the_number_standard_takes_no_descriptions():
+    with pytest.raises(ValueError, match='^the number standard has no level descriptions; use word or sentence$'):
+        build_standard('number', 3, ['a', 'b', 'c'])
+
+
+@pytest.mark.parametrize('descriptions', [['Good', ' ', 'Bad'], ['Good', 3, 'Bad'], ['Good', '', 'Bad']])
+def test_descriptions_must_be_non_empty_strings(descriptions):
+    with pytest.raises(ValueError, match='level_descriptions must be 3 non-empty strings'):
+        build_standard('word', 3, descriptions)
+
+
+def test_unknown_standard_is_named():
+    with pytest.raises(ValueError, match="^standard must be one of word, sentence, number; got 'words'$"):
+        build_standard('words', 7)
+
+
+def test_own_descriptions_in_the_sentence_layout_one_per_line():
+    standard = build_standard('sentence', 2, ['Sharp.', 'Blurry.'])
+    assert standard.system_prompt.splitlines() == [
+        'You are a helpful assistant to help me evaluate the quality of the image. You will be given standards '
+        'about each quality level. The quality standard is listed as follows:',
+        '2: Sharp.', '1: Blurry.',
+        'The higher the image quality, the higher the score should be.',
+        "Please strictly follow the USER's format, otherwise the result will be invalid.",
+    ]

@@ -11,6 +11,10 @@ from typing import Any, Callable, Dict, List
 
 from ..registration import PRESETS, resolved_options
 
+# llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
+# is returned beside it. Changing them keeps finished results; every other option is in the key.
+SCORE_NEUTRAL_OPTIONS = ('mask_cache_dir', 'return_masks')
+
 
 @dataclass
 class MetricSpec:
@@ -26,12 +30,16 @@ class MetricSpec:
         return self.name in PRESETS
 
     def key(self, augment: Dict[str, Any]) -> str:
-        """A short hash of the metric, its options and the data set's preprocessing."""
-        described = {'metric': self.name, 'options': self.options, 'augment': augment}
-        if self.is_llmiqa:  # 'auto' means bfloat16 on a GPU, float32 on a CPU: not the same scores
+        """A short hash of what the scores depend on: the metric, its options and the data set's
+        preprocessing. For llmiqa, the ``SCORE_NEUTRAL_OPTIONS`` are left out and ``dtype`` is the
+        one it resolves to ('auto' is bfloat16 on a GPU, float32 on a CPU: not the same scores)."""
+        options = self.options
+        if self.is_llmiqa:
             from ..backbones import resolve_dtype
 
-            described['resolved_dtype'] = str(resolve_dtype(self.options['dtype']))
+            options = {name: value for name, value in options.items() if name not in SCORE_NEUTRAL_OPTIONS}
+            options['dtype'] = str(resolve_dtype(options['dtype']))
+        described = {'metric': self.name, 'options': options, 'augment': augment}
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 

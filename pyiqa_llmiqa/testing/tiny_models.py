@@ -31,7 +31,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ['FAMILIES', 'build_tiny_model', 'build_realistic_qwen2_5_vl', 'byte_level_vocab',
+__all__ = ['FAMILIES', 'VARIANTS', 'build_tiny_model', 'qwen_vl_tokenizer', 'build_realistic_qwen2_5_vl', 'byte_level_vocab',
            'train_byte_level_bpe']
 
 
@@ -151,6 +151,20 @@ def _gemma_tokenizer(specials: tuple[str, ...], **named_tokens):
 _QWEN_VISION_SPECIALS = ('<|vision_start|>', '<|vision_end|>', '<|image_pad|>', '<|video_pad|>')
 
 
+def qwen_vl_tokenizer(spaced_digits: bool = False):
+    """The tokenizer of the tiny Qwen-VL models (tokenizer tests need no model).
+
+    ``spaced_digits``: it also has the single tokens " 1" .. " 9" (as Llama-3's and GPT-style
+    vocabularies do), distinct from "1" .. "9"; without, " 7" is two tokens, a space and "7".
+    """
+    tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
+    if spaced_digits:
+        from tokenizers import AddedToken
+
+        tokenizer.add_tokens([AddedToken(f' {d}', normalized=False, special=False) for d in range(1, 10)])
+    return tokenizer
+
+
 # --------------------------------------------------------------------------------------------
 # Chat templates (Jinja), written after each family's real template
 # --------------------------------------------------------------------------------------------
@@ -180,6 +194,17 @@ QWEN_VL_CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+
+# Qwen2.5-VL's format without a system role: a system message raises, as the templates of Gemma 1/2
+# and Mistral do ("System role not supported"), so the standard has to go into the user's turn.
+QWEN_VL_NO_SYSTEM_CHAT_TEMPLATE = (
+    "{% if messages[0]['role'] == 'system' %}"
+    "{{ raise_exception('System role not supported') }}"
+    "{% endif %}"
+) + QWEN_VL_CHAT_TEMPLATE.replace(
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}", "")
 
 # Qwen3-VL: like Qwen2.5-VL but no default system message.
 QWEN3_VL_CHAT_TEMPLATE = QWEN_VL_CHAT_TEMPLATE.replace(
@@ -346,9 +371,13 @@ def _qwen_processor(processor_cls, tokenizer, chat_template, patch_size=14):
                          video_processor=video_processor, chat_template=chat_template)
 
 
-def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config):
-    """A Qwen2-VL or Qwen2.5-VL model (they differ in their vision tower) and its processor."""
-    tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
+def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config, chat_template=QWEN_VL_CHAT_TEMPLATE,
+                   spaced_digits=False):
+    """A Qwen2-VL or Qwen2.5-VL model (they differ in their vision tower) and its processor.
+
+    ``spaced_digits``: see ``qwen_vl_tokenizer``.
+    """
+    tokenizer = qwen_vl_tokenizer(spaced_digits)
     head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
     config = config_cls(
         text_config=dict(
@@ -361,10 +390,10 @@ def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config):
         vision_config=vision_config,
         **_qwen_ids(tokenizer),
     )
-    return model_cls(config), _qwen_processor(processor_cls, tokenizer, QWEN_VL_CHAT_TEMPLATE)
+    return model_cls(config), _qwen_processor(processor_cls, tokenizer, chat_template)
 
 
-def _build_qwen2_5_vl():
+def _build_qwen2_5_vl(**variant):
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 
     vision = dict(
@@ -372,7 +401,8 @@ def _build_qwen2_5_vl():
         spatial_merge_size=2, temporal_patch_size=2, window_size=112,
         fullatt_block_indexes=[1], out_hidden_size=_TEXT['hidden_size'],
     )
-    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision)
+    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision,
+                          **variant)
 
 
 def _build_qwen2_vl():
@@ -631,6 +661,13 @@ _BUILDERS: dict[str, Callable] = {
 
 FAMILIES: tuple[str, ...] = tuple(_BUILDERS)
 
+# Qwen2.5-VL with one trait of other families, so that the code paths for it run in tests.
+_VARIANT_BUILDERS: dict[str, Callable] = {
+    'qwen2_5_vl_spaced_digits': lambda: _build_qwen2_5_vl(spaced_digits=True),
+    'qwen2_5_vl_no_system': lambda: _build_qwen2_5_vl(chat_template=QWEN_VL_NO_SYSTEM_CHAT_TEMPLATE),
+}
+VARIANTS: tuple[str, ...] = tuple(_VARIANT_BUILDERS)
+
 
 # Tokens that end an assistant turn in some family; generation stops at any that the tokenizer has.
 _END_OF_TURN_TOKENS = ('<|im_end|>', '<|endoftext|>', '<end_of_utterance>', '<end_of_turn>')
@@ -651,14 +688,16 @@ def _finish_generation_config(model, tokenizer) -> None:
 
 
 def build_tiny_model(family: str, path, seed: int = 0) -> pathlib.Path:
-    """Build a tiny random-weight model of `family` and save model + processor into `path`.
+    """Build a tiny random-weight model of `family` (one of FAMILIES or VARIANTS) and save model +
+    processor into `path`.
 
     The result loads with `AutoProcessor.from_pretrained(path)` and
     `AutoModelForImageTextToText.from_pretrained(path)`.  Deterministic given `seed`.
     """
-    if family not in _BUILDERS:
-        raise ValueError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES)}')
-    return _build_and_save(path, seed, _BUILDERS[family])
+    builders = {**_BUILDERS, **_VARIANT_BUILDERS}
+    if family not in builders:
+        raise ValueError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES + VARIANTS)}')
+    return _build_and_save(path, seed, builders[family])
 
 
 def _build_and_save(path, seed: int, build) -> pathlib.Path:
@@ -796,7 +835,7 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('family', choices=FAMILIES)
+    parser.add_argument('family', choices=FAMILIES + VARIANTS)
     parser.add_argument('out_dir')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--realistic', action='store_true',
