@@ -271,8 +271,8 @@ def test_store_prefers_a_score_and_skips_cut_lines(tmp_path):
 
 
 def test_ceiling_reads_a_data_set_as_bench_does(dataset_yaml, tmp_path, capsys):
-    from pyiqa_llmiqa.ceiling import ceiling
-    from pyiqa_llmiqa.meta_info import read_meta_info
+    from pyiqa_llmiqa.bench.ceiling import ceiling
+    from pyiqa_llmiqa.bench.meta_info import read_meta_info
 
     options = yaml.safe_load(dataset_yaml.read_text())
     meta_info = next(iter(options.values()))['meta_info_file']

@@ -38,10 +38,15 @@ VALUES = {
     'model_kwargs': _small_mapping,
     'processor_kwargs': _small_mapping,
     'mix_grained': st.just(False),
-    'segmenter': st.one_of(_names.map(lambda n: f'facebook/{n}'),
-                           st.builds(lambda c, p: {'config': c, 'checkpoint': f'/models/{p}.pt'}, _names, _names)),
-    'mask_generator': st.dictionaries(st.sampled_from(['pred_iou_thresh', 'stability_score_thresh', 'points_per_side']),
-                                      st.floats(0.01, 0.99), min_size=1, max_size=3),
+    # options are checked when resolved: SAM2 hub ids and configs that sam2 knows, generator values of their type
+    'segmenter': st.one_of(st.sampled_from(['facebook/sam2.1-hiera-tiny', 'facebook/sam2.1-hiera-small',
+                                            'facebook/sam2.1-hiera-base-plus']),
+                           st.builds(lambda c, p: {'config': c, 'checkpoint': f'/models/{p}.pt'},
+                                     st.sampled_from(['sam2.1_hiera_t', 'sam2.1_hiera_s', 'sam2.1_hiera_l']), _names)),
+    'mask_generator': st.one_of(
+        st.fixed_dictionaries({}, optional={'pred_iou_thresh': st.floats(0.01, 0.89),
+                                            'stability_score_thresh': st.floats(0.01, 0.79)}).filter(bool),
+        st.fixed_dictionaries({'points_per_side': st.integers(1, 7)})),
     'mask_cache_dir': _names.map(lambda n: f'/tmp/{n}'),
     'min_region_area': st.floats(0.0, 0.5).filter(lambda v: v != 0.001),
     'complement': st.just(False),
@@ -87,12 +92,18 @@ def test_two_different_values_of_a_score_option_give_two_keys(name, data):
     assert _key(**{name: first}, **extra) != _key(**{name: second}, **extra)
 
 
-# The defaults of README's options table.
+# The SAM2 settings of the paper's appendix, Table 2 (everything else keeps sam2's default).
+TABLE_2 = {
+    'points_per_side': 8, 'points_per_batch': 128, 'pred_iou_thresh': 0.9, 'stability_score_thresh': 0.8,
+    'stability_score_offset': 0.7, 'crop_n_layers': 0, 'box_nms_thresh': 0.9, 'crop_n_points_downscale_factor': 1.2,
+    'min_mask_region_area': 1000, 'use_m2m': False, 'output_mode': 'coco_rle',
+}
+# The defaults of the options reference (docs/options.md).
 DOCUMENTED_DEFAULTS = {
     'backbone': 'Qwen/Qwen2.5-VL-7B-Instruct', 'standard': 'word', 'levels': 7, 'level_descriptions': None,
     'score_mode': 'greedy', 'dtype': 'auto', 'batch_size': None, 'share_prefix': True, 'quantization': None,
     'trust_remote_code': False, 'model_kwargs': {}, 'processor_kwargs': {}, 'mix_grained': True,
-    'segmenter': 'facebook/sam2.1-hiera-large', 'mask_generator': {}, 'mask_cache_dir': None,
+    'segmenter': 'facebook/sam2.1-hiera-large', 'mask_generator': TABLE_2, 'mask_cache_dir': None,
     'min_region_area': 0.001, 'complement': True, 'global_weight': 0.5, 'mask_count_max': None,
     'mask_count_weight': 1 / 3, 'return_masks': False,
 }

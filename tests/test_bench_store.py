@@ -7,6 +7,7 @@ import math
 import pytest
 
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
+from pyiqa_llmiqa.bench.manifest import RunMetric
 from pyiqa_llmiqa.bench.metrics import MetricSpec
 from pyiqa_llmiqa.bench.report import evaluate, markdown, write_long_csv, write_pyiqa_csv
 from pyiqa_llmiqa.bench.runner import result_store, score_item
@@ -20,6 +21,11 @@ def _dataset(mos, lower_better=False, augment=None):
 
 def _spec(lower_better=False):
     return MetricSpec('niqe', {'a': 1}, lower_better, {})
+
+
+def _run(spec, dataset):
+    """The metric as a run records it (run.json): its name, sides and the key of its results."""
+    return RunMetric(spec.name, spec.lower_better, spec.is_llmiqa, None, {dataset.name: spec.key(dataset.augment)})
 
 
 def _store(out, spec, dataset, scores):
@@ -45,7 +51,7 @@ def test_the_sign_is_turned_once_when_exactly_one_side_is_lower_better(tmp_path,
     scores = [10.0, 30.0, 20.0, 40.0]  # ranks 1 3 2 4 against 1 2 3 4
     spec, dataset = _spec(metric_lower), _dataset(mos, mos_lower)
     _store(tmp_path, spec, dataset, scores)
-    row = evaluate(spec, dataset, tmp_path)
+    row = evaluate(_run(spec, dataset), dataset, tmp_path)
     # SRCC by hand: d = (0, 1, -1, 0), 1 - 6 * 2 / (4 * 15) = 0.8; turning the sign gives -0.8
     assert row.sign_turned is turned
     assert row.figures['srcc'] == pytest.approx(-0.8 if turned else 0.8)
@@ -56,7 +62,7 @@ def test_the_sign_is_turned_once_when_exactly_one_side_is_lower_better(tmp_path,
 def test_failed_and_missing_images_are_counted_not_scored(tmp_path):
     spec, dataset = _spec(), _dataset([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     _store(tmp_path, spec, dataset, [1.0, 'ImageLoadError: x', 3.0, 2.0])  # 5.png and 6.png not scored yet
-    row = evaluate(spec, dataset, tmp_path)
+    row = evaluate(_run(spec, dataset), dataset, tmp_path)
     assert (row.failed, row.missing, len(row.scores)) == (1, 2, 3)
     assert row.mos == [1.0, 3.0, 4.0] and row.scores == [1.0, 3.0, 2.0]
     assert row.key == spec.key({})
@@ -65,21 +71,22 @@ def test_failed_and_missing_images_are_counted_not_scored(tmp_path):
 def test_fewer_than_three_pairs_give_nan_figures(tmp_path):
     spec, dataset = _spec(), _dataset([1.0, 2.0, 3.0])
     _store(tmp_path, spec, dataset, [1.0, 2.0, 'error'])
-    row = evaluate(spec, dataset, tmp_path)
+    row = evaluate(_run(spec, dataset), dataset, tmp_path)
     assert all(math.isnan(v) for v in row.figures.values())
 
 
 def test_tables_by_hand(tmp_path):
     spec, dataset = _spec(), _dataset([1.0, 2.0, 3.0, 4.0])
     _store(tmp_path, spec, dataset, [1.0, 2.0, 3.0, 4.0])  # perfect: every figure 1
-    row = evaluate(spec, dataset, tmp_path)
+    row = evaluate(_run(spec, dataset), dataset, tmp_path)
     write_pyiqa_csv([row], tmp_path / 'b.csv')
     with open(tmp_path / 'b.csv', newline='') as handle:
         assert list(csv.reader(handle)) == [['Metric name', 'toy(PLCC/SRCC/KRCC)'], ['niqe', '1.0/1.0/1.0']]
     write_long_csv([row], tmp_path / 'l.csv')
     with open(tmp_path / 'l.csv', newline='') as handle:
         header, line = list(csv.reader(handle))
-    assert header == ['metric', 'dataset', 'key', 'n', 'failed', 'missing', 'srcc', 'plcc', 'krcc', 'plcc_fitted']
+    assert header == ['metric', 'dataset', 'key', 'n', 'failed', 'missing', 'srcc', 'plcc', 'krcc', 'plcc_fitted',
+                      'note']
     assert line[:6] == ['niqe', 'toy', spec.key({}), '4', '0', '0']
     assert [float(v) for v in line[6:9]] == pytest.approx([1.0, 1.0, 1.0])
     table = markdown([row]).splitlines()
@@ -158,8 +165,8 @@ def test_score_item_records_the_score_or_why_not(tmp_path):
 def test_three_pairs_are_enough_to_correlate(tmp_path):
     spec, dataset = _spec(), _dataset([1.0, 2.0, 3.0])
     _store(tmp_path, spec, dataset, [3.0, 1.0, 2.0])
-    with pytest.warns(RuntimeWarning, match='logistic_4params needs at least 4 pairs'):
-        row = evaluate(spec, dataset, tmp_path)
+    row = evaluate(_run(spec, dataset), dataset, tmp_path)
+    assert row.fit_failed and math.isnan(row.figures['plcc_fitted'])  # 4 parameters need 4 pairs: one note
     # ranks (3, 1, 2) against (1, 2, 3): d = (2, -1, -1), 1 - 6 * 6 / (3 * 8) = -0.5
     assert row.figures['srcc'] == pytest.approx(-0.5)
 
@@ -177,4 +184,4 @@ def test_pyiqa_csv_rounds_to_four_places_and_leaves_missing_cells_empty(tmp_path
         'm1,0.1235/-0.5/0.3333,0.1235/-0.5/0.3333',
         'm2,0.1235/-0.5/0.3333,']
     write_long_csv(rows[1:2], tmp_path / 'l.csv')
-    assert (tmp_path / 'l.csv').read_text().splitlines()[1] == 'm1,B,k2,1,1,2,-0.5,0.123456,0.3333333333333333,nan'
+    assert (tmp_path / 'l.csv').read_text().splitlines()[1] == 'm1,B,k2,1,1,2,-0.5,0.123456,0.3333333333333333,nan,'

@@ -1,4 +1,4 @@
-"""Tests for pyiqa_llmiqa.ceiling (the paper's Table 1) and the ``ceiling`` subcommand."""
+"""Tests for pyiqa_llmiqa.bench.ceiling (the paper's Table 1) and the ``ceiling`` subcommand."""
 import json
 import math
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pyiqa_llmiqa.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
+from pyiqa_llmiqa.bench.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
@@ -133,7 +133,7 @@ def test_quantize_pairwise_monotone(m1, m2, k, rule):
 # --- the paper's figure on SPAQ and the README table ---------------------------
 
 def _mos(path):
-    from pyiqa_llmiqa.meta_info import read_meta_info
+    from pyiqa_llmiqa.bench.meta_info import read_meta_info
     return [m for _, m in read_meta_info(path)]
 
 
@@ -168,7 +168,7 @@ def test_readme_table_spaq_minmax_round(mos_file):
 
 
 def test_readme_table_agiqa(tmp_path, mos_file):
-    from pyiqa_llmiqa.meta_info import convert_agiqa
+    from pyiqa_llmiqa.bench.meta_info import convert_agiqa
     out = tmp_path / 'meta_info_AGIQA-3K.csv'
     convert_agiqa(mos_file('AGIQA-3K_data.csv'), out)
     table = ceiling_table(_mos(out))

@@ -1,4 +1,4 @@
-"""Tests for pyiqa_llmiqa.correlation: the four figures, checked against scipy and a fit of our own."""
+"""Tests for pyiqa_llmiqa.bench.correlation: the four figures, checked against scipy and a fit of our own."""
 import math
 import warnings
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pyiqa_llmiqa.correlation import (FIT_CURVES, check_pairs, correlations, krcc, plcc,
+from pyiqa_llmiqa.bench.correlation import (FIT_CURVES, check_pairs, correlations, krcc, plcc,
                                       plcc_fitted, srcc)
 
 

@@ -1,4 +1,4 @@
-"""Tests for pyiqa_llmiqa.meta_info and the ``convert-agiqa`` subcommand."""
+"""Tests for pyiqa_llmiqa.bench.meta_info and the ``convert-agiqa`` subcommand."""
 import csv
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import pytest
 
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import convert_agiqa as convert_cmd
-from pyiqa_llmiqa.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
+from pyiqa_llmiqa.bench.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
                                     read_meta_info, resolve_image_path)
 
 

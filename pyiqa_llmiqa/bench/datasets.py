@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional
 import yaml
 
 from ..errors import LLMIQAError
-from ..meta_info import resolve_image_path
+from .meta_info import resolve_image_path
 
 PYIQA_DATA = 'chaofengc/IQA-PyTorch-Datasets'
 PYIQA_META_INFO = 'chaofengc/IQA-PyTorch-Datasets-metainfo'

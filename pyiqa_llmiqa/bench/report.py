@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from ..ceiling import ceiling_table, plot_ceiling
-from ..correlation import MIN_PAIRS, correlations
+from .ceiling import ceiling_table, plot_ceiling
+from .correlation import MIN_PAIRS, correlations
 from .datasets import BenchDataset
 from .manifest import RunMetric
 

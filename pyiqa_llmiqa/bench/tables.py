@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
-from ..ceiling import ceiling, quantize
-from ..correlation import krcc, plcc_fitted
+from .ceiling import ceiling, quantize
+from .correlation import krcc, plcc_fitted
 from .datasets import BenchDataset
 from .report import CEILING_RULE, CONSTANT, TOO_FEW, Row, figure_text, fit_note
 

@@ -9,8 +9,8 @@ import argparse
 import json
 import sys
 
-from ..ceiling import DEFAULT_LEVELS, RULES, ceiling_table, plot_ceiling
-from ..meta_info import MetaInfoError, dataset_name, read_meta_info
+from ..bench.ceiling import DEFAULT_LEVELS, RULES, ceiling_table, plot_ceiling
+from ..bench.meta_info import MetaInfoError, dataset_name, read_meta_info
 
 NAME = 'ceiling'
 HELP = 'ceiling of K-level integer scoring (paper Table 1) from MOS files'

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..meta_info import MetaInfoError, convert_agiqa
+from ..bench.meta_info import MetaInfoError, convert_agiqa
 
 NAME = 'convert-agiqa'
 HELP = "convert AGIQA-3K's data.csv into a pyiqa meta-info CSV (name,mos)"

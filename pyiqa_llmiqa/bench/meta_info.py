@@ -29,7 +29,7 @@ import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import List, Tuple, Union
 
-from .errors import LLMIQAError
+from ..errors import LLMIQAError
 
 __all__ = [
     'MetaInfoError',
