@@ -10,6 +10,7 @@ Set ``PYIQA_LLMIQA_NO_AUTOLOAD=1`` to turn it off (``import pyiqa_llmiqa`` still
 Start-up never fails because of this module: its errors are swallowed, and a registration that
 fails is one warning when pyiqa is imported.
 """
+
 import os
 import sys
 
@@ -24,8 +25,12 @@ def _register() -> None:
     except Exception as error:  # pyiqa itself must stay usable
         import warnings
 
-        warnings.warn(f'pyiqa-llmiqa: the llmiqa metrics were not added to pyiqa ({type(error).__name__}: '
-                      f'{error}); {OPT_OUT}=1 turns this off', RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f'pyiqa-llmiqa: the llmiqa metrics were not added to pyiqa ({type(error).__name__}: '
+            f'{error}); {OPT_OUT}=1 turns this off',
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 class _RegisterAfter:

@@ -4,6 +4,7 @@ Besides the package, the wheel puts `pyiqa_llmiqa_autoload.pth` at the top of si
 normal and editable installs alike): Python runs it at start-up, and it registers the presets with
 pyiqa when a program imports pyiqa (see pyiqa_llmiqa_autoload.py).
 """
+
 import os
 import shutil
 

@@ -8,6 +8,7 @@ full-size SmolVLM-256M with random weights (same compute as the real one) and it
     python -m pyiqa_llmiqa.testing.real_config_models smolvlm /tmp/smol-full --full-size --files DIR
     python benchmarks/smolvlm_tiles.py /tmp/smol-full [--size 1024x768] [--threads 2]
 """
+
 import argparse
 import resource
 import time
@@ -35,15 +36,18 @@ def main() -> None:
     width, height = map(int, args.size.split('x'))
     image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
     for processor_kwargs in ({}, {'do_image_splitting': False}):
-        net = pyiqa.create_metric('llmiqa_global', backbone=args.backbone, device='cpu',
-                                  processor_kwargs=processor_kwargs).net
+        net = pyiqa.create_metric(
+            'llmiqa_global', backbone=args.backbone, device='cpu', processor_kwargs=processor_kwargs
+        ).net
         image_token = net.backbone.model.config.image_token_id
         tokens = int((net.backbone.encode([image], net.prompt)['input_ids'] == image_token).sum())
         cpu, wall = _cpu_seconds(), time.perf_counter()
         net([image])
         wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
-        print(f'processor_kwargs={processor_kwargs}: {tokens} image tokens; one forward of a '
-              f'{width}x{height} image: {wall:.1f} s wall, {cpu:.1f} s CPU ({args.threads} threads)')
+        print(
+            f'processor_kwargs={processor_kwargs}: {tokens} image tokens; one forward of a '
+            f'{width}x{height} image: {wall:.1f} s wall, {cpu:.1f} s CPU ({args.threads} threads)'
+        )
 
 
 if __name__ == '__main__':

@@ -24,6 +24,7 @@ model (``SIZES``, random weights; llmiqa's default is large), seconds only: mask
 models say nothing about each other.
 Timings are the best of ``--repeats`` interleaved runs.
 """
+
 import argparse
 import ctypes
 import json
@@ -45,10 +46,12 @@ CACHE = ROOT / 'benchmarks' / '.cache'
 LEVELS = 7
 # Random SAM2 weights pass none of the paper's filters; these let its candidates through.
 LOWERED = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0}
-FASTER = {'points_per_side=6': {'points_per_side': 6}, 'points_per_side=4': {'points_per_side': 4},
-          'autocast_dtype=bfloat16': {'autocast_dtype': 'bfloat16'}}
-SIZES = {'tiny': 'sam2.1_hiera_t', 'small': 'sam2.1_hiera_s', 'base+': 'sam2.1_hiera_b+',
-         'large': 'sam2.1_hiera_l'}
+FASTER = {
+    'points_per_side=6': {'points_per_side': 6},
+    'points_per_side=4': {'points_per_side': 4},
+    'autocast_dtype=bfloat16': {'autocast_dtype': 'bfloat16'},
+}
+SIZES = {'tiny': 'sam2.1_hiera_t', 'small': 'sam2.1_hiera_s', 'base+': 'sam2.1_hiera_b+', 'large': 'sam2.1_hiera_l'}
 
 
 def build_models():
@@ -82,14 +85,22 @@ def sam2_checkpoint(config):
 
 def given_masks(height, width, count):
     """``count`` deterministic elliptic masks of decreasing size."""
-    shapes = [(0.30, 0.35, 0.22, 0.25), (0.72, 0.30, 0.18, 0.20), (0.25, 0.80, 0.15, 0.12),
-              (0.62, 0.75, 0.12, 0.15), (0.88, 0.80, 0.08, 0.10), (0.50, 0.08, 0.10, 0.06),
-              (0.90, 0.10, 0.06, 0.06), (0.10, 0.10, 0.05, 0.05)]
+    shapes = [
+        (0.30, 0.35, 0.22, 0.25),
+        (0.72, 0.30, 0.18, 0.20),
+        (0.25, 0.80, 0.15, 0.12),
+        (0.62, 0.75, 0.12, 0.15),
+        (0.88, 0.80, 0.08, 0.10),
+        (0.50, 0.08, 0.10, 0.06),
+        (0.90, 0.10, 0.06, 0.06),
+        (0.10, 0.10, 0.05, 0.05),
+    ]
     masks = []
     for cx, cy, rx, ry in (shapes * (count // len(shapes) + 1))[:count]:
         canvas = Image.new('1', (width, height))
-        ImageDraw.Draw(canvas).ellipse([(cx - rx) * width, (cy - ry) * height, (cx + rx) * width, (cy + ry) * height],
-                                       fill=1)
+        ImageDraw.Draw(canvas).ellipse(
+            [(cx - rx) * width, (cy - ry) * height, (cx + rx) * width, (cy + ry) * height], fill=1
+        )
         masks.append(np.asarray(canvas, dtype=bool))
     return masks
 
@@ -147,21 +158,25 @@ class ForwardCounter:
 
 
 def _to_model(inputs, model):
-    return {key: value.to(model.device, model.dtype if torch.is_floating_point(value) else None)
-            for key, value in inputs.items()}
+    return {
+        key: value.to(model.device, model.dtype if torch.is_floating_point(value) else None)
+        for key, value in inputs.items()
+    }
 
 
 def naive_scores(model, processor, crops, standard):
     """The paper's method, plainly: for each crop a chat input, ``generate`` one token, parse the integer."""
     scores = []
     for crop in crops:
-        messages = [{'role': 'system', 'content': [{'type': 'text', 'text': standard.system_prompt}]},
-                    {'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': standard.question}]}]
+        messages = [
+            {'role': 'system', 'content': [{'type': 'text', 'text': standard.system_prompt}]},
+            {'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': standard.question}]},
+        ]
         text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         inputs = _to_model(processor(text=[text], images=[crop], return_tensors='pt'), model)
         with torch.inference_mode():
             output = model.generate(**inputs, max_new_tokens=1, do_sample=False)
-        answer = processor.tokenizer.decode(output[0, inputs['input_ids'].shape[1]:], skip_special_tokens=True)
+        answer = processor.tokenizer.decode(output[0, inputs['input_ids'].shape[1] :], skip_special_tokens=True)
         match = re.search(r'\d+', answer)
         scores.append(float(match.group()) if match else None)
     return scores
@@ -181,24 +196,31 @@ def floor_forwards(model, processor, crops, prompt, batch_size):
     with torch.inference_mode():
         model(input_ids=prefix, use_cache=True, logits_to_keep=1)
         for first in range(0, len(suffixes), batch_size):
-            batch = suffixes[first:first + batch_size]
+            batch = suffixes[first : first + batch_size]
             length = max(len(ids) for ids, _, _ in batch)
             input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
             mask = torch.zeros_like(input_ids)
             for row, (ids, _, _) in enumerate(batch):  # left padding
-                input_ids[row, length - len(ids):] = ids
-                mask[row, length - len(ids):] = 1
-            inputs = _to_model({'input_ids': input_ids, 'attention_mask': mask,
-                                'pixel_values': torch.cat([b[1] for b in batch]),
-                                'image_grid_thw': torch.cat([b[2] for b in batch])}, model)
+                input_ids[row, length - len(ids) :] = ids
+                mask[row, length - len(ids) :] = 1
+            inputs = _to_model(
+                {
+                    'input_ids': input_ids,
+                    'attention_mask': mask,
+                    'pixel_values': torch.cat([b[1] for b in batch]),
+                    'image_grid_thw': torch.cat([b[2] for b in batch]),
+                },
+                model,
+            )
             model(**inputs, use_cache=False, logits_to_keep=1)
 
 
 def batch_activation_bytes(model, processor, crops, prompt, batch_size, device):
     """Peak memory of one plain forward over the ``batch_size`` largest crops: the largest batch."""
     largest = sorted(crops, key=lambda c: c.width * c.height)[-batch_size:]
-    inputs = _to_model(processor(text=[prompt] * len(largest), images=[[c] for c in largest],
-                                 return_tensors='pt', padding=True), model)
+    inputs = _to_model(
+        processor(text=[prompt] * len(largest), images=[[c] for c in largest], return_tensors='pt', padding=True), model
+    )
     with torch.inference_mode(), Meter(device) as meter:
         model(**inputs, use_cache=False, logits_to_keep=1)
     return meter.peak_bytes
@@ -214,16 +236,28 @@ def bench_scoring(args, backbone, images, report):
 
     current = {}
     options = {'batch_size': args.batch_size} if args.batch_size else {}
-    metric = pyiqa.create_metric('llmiqa', backbone=str(backbone), device=args.device, dtype=args.dtype,
-                                 score_mode='greedy', levels=LEVELS, segmenter=lambda image: current['masks'],
-                                 **options)
+    metric = pyiqa.create_metric(
+        'llmiqa',
+        backbone=str(backbone),
+        device=args.device,
+        dtype=args.dtype,
+        score_mode='greedy',
+        levels=LEVELS,
+        segmenter=lambda image: current['masks'],
+        **options,
+    )
     net = metric.net
     model, processor = net.backbone.model, net.backbone.processor
     prompt = render_prompt(processor, net.standard.system_prompt, net.standard.question)
     counter = ForwardCounter(model)
     weights = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
-    report['backbone'] = {'path': str(backbone), 'parameters': sum(p.numel() for p in model.parameters()),
-                          'weight_bytes': weights, 'dtype': str(model.dtype), 'batch_size': batch_size_for(net.backbone.device, net.options.batch_size)}
+    report['backbone'] = {
+        'path': str(backbone),
+        'parameters': sum(p.numel() for p in model.parameters()),
+        'weight_bytes': weights,
+        'dtype': str(model.dtype),
+        'batch_size': batch_size_for(net.backbone.device, net.options.batch_size),
+    }
     identical = True
     for index, (name, image) in enumerate(images):
         current['masks'] = given_masks(image.height, image.width, args.regions)
@@ -256,17 +290,27 @@ def bench_scoring(args, backbone, images, report):
         row['floor_variants'] = {path: entry['best_seconds'] for path, entry in variants.items()}
         row['identical_greedy_scores'] = row['naive']['scores'] == row['project']['scores']
         identical &= row['identical_greedy_scores']
-        row['activation_bytes'] = batch_activation_bytes(model, processor, crops, prompt,
-                                                          min(batch_size_for(net.backbone.device, net.options.batch_size), len(crops)), args.device)
+        row['activation_bytes'] = batch_activation_bytes(
+            model,
+            processor,
+            crops,
+            prompt,
+            min(batch_size_for(net.backbone.device, net.options.batch_size), len(crops)),
+            args.device,
+        )
         counter.take()  # that forward is no path's
         row['naive_over_project'] = row['naive']['best_seconds'] / row['project']['best_seconds']
         row['project_over_floor'] = row['project']['best_seconds'] / row['floor']['best_seconds']
-        row['project_peak_over_weights_plus_activations'] = (
-            (weights + row['project']['peak_bytes']) / (weights + row['activation_bytes']))
+        row['project_peak_over_weights_plus_activations'] = (weights + row['project']['peak_bytes']) / (
+            weights + row['activation_bytes']
+        )
         report['images'].append(row)
-        print(f"scored {name}: naive {row['naive']['best_seconds']:.2f} s, project "
-              f"{row['project']['best_seconds']:.2f} s, floor {row['floor']['best_seconds']:.2f} s "
-              f"({row['floor']['variant']})", flush=True)
+        print(
+            f'scored {name}: naive {row["naive"]["best_seconds"]:.2f} s, project '
+            f'{row["project"]["best_seconds"]:.2f} s, floor {row["floor"]["best_seconds"]:.2f} s '
+            f'({row["floor"]["variant"]})',
+            flush=True,
+        )
     report['identical_greedy_scores'] = identical
 
 
@@ -303,8 +347,12 @@ def bench_sam2(args, checkpoint, images, report):
         with torch.inference_mode(), Meter(args.device) as meter:
             records = generator.generate(np.asarray(image))
         masks = [r['segmentation'] if isinstance(r['segmentation'], np.ndarray) else None for r in records]
-        return masks, {'seconds': meter.seconds, 'encoder_seconds': encoder['seconds'],
-                       'peak_bytes': meter.peak_bytes, 'masks': len(masks)}
+        return masks, {
+            'seconds': meter.seconds,
+            'encoder_seconds': encoder['seconds'],
+            'peak_bytes': meter.peak_bytes,
+            'masks': len(masks),
+        }
 
     first_name, first = images[0]
     resized = (f'{first_name}@1024x768', first.resize((1024, 768), Image.BICUBIC))
@@ -321,16 +369,27 @@ def bench_sam2(args, checkpoint, images, report):
             timings['lean'].append(lean)
         stock, lean = (min(timings[key], key=lambda t: t['seconds']) for key in ('stock', 'lean'))
         same = len(stock_masks) == len(lean_masks) and all(map(np.array_equal, stock_masks, lean_masks))
-        row = {'image': name, 'size': list(image.size), 'settings': label, 'overrides': overrides,
-               'stock': stock, 'lean': lean, 'identical_masks': same,
-               'stock_over_lean': stock['seconds'] / lean['seconds']}
+        row = {
+            'image': name,
+            'size': list(image.size),
+            'settings': label,
+            'overrides': overrides,
+            'stock': stock,
+            'lean': lean,
+            'identical_masks': same,
+            'stock_over_lean': stock['seconds'] / lean['seconds'],
+        }
         if label == 'lowered':
             row['faster_settings'] = {
                 key: _faster(run, LeanMaskGenerator(model, **{**settings, **extra}), image, stock_masks)
-                for key, extra in FASTER.items()}
+                for key, extra in FASTER.items()
+            }
         report['sam2'].append(row)
-        print(f"segmented {name} ({label}): stock {stock['seconds']:.2f} s, lean {lean['seconds']:.2f} s, "
-              f"identical masks: {same}", flush=True)
+        print(
+            f'segmented {name} ({label}): stock {stock["seconds"]:.2f} s, lean {lean["seconds"]:.2f} s, '
+            f'identical masks: {same}',
+            flush=True,
+        )
     for size, config in SIZES.items():
         sized = SAM2Segmenter({'config': config, 'checkpoint': str(sam2_checkpoint(config))}).to(args.device).model
         generator = LeanMaskGenerator(sized, **mask_generator_settings({}))
@@ -340,8 +399,15 @@ def bench_sam2(args, checkpoint, images, report):
             with torch.inference_mode(), Meter(args.device) as meter:
                 generator.generate(np.asarray(resized[1]))
             timings.append(meter.seconds)
-        report['sam2_sizes'].append({'size': size, 'config': config, 'image': resized[0], 'seconds': min(timings),
-                                     'parameters': sum(p.numel() for p in sized.parameters())})
+        report['sam2_sizes'].append(
+            {
+                'size': size,
+                'config': config,
+                'image': resized[0],
+                'seconds': min(timings),
+                'parameters': sum(p.numel() for p in sized.parameters()),
+            }
+        )
         print(f'segmented {resized[0]} with SAM2.1 {size}: {min(timings):.2f} s', flush=True)
         del sized, generator
 
@@ -361,38 +427,52 @@ def mask_set_iou(reference, masks):
 
 def print_tables(report):
     mb = 1 / 2**20
-    print(f"\nScoring ({report['machine']['device']}; backbone {report['backbone']['parameters'] / 1e6:.1f}M "
-          f"parameters, {report['backbone']['weight_bytes'] * mb:.0f} MB weights; best of {report['repeats']})")
+    print(
+        f'\nScoring ({report["machine"]["device"]}; backbone {report["backbone"]["parameters"] / 1e6:.1f}M '
+        f'parameters, {report["backbone"]["weight_bytes"] * mb:.0f} MB weights; best of {report["repeats"]})'
+    )
     segment = {row['image']: row['lean']['seconds'] for row in report['sam2'] if row['settings'] == 'paper'}
-    print(f"{'image':<22}{'seg s':>6}{'crops':>6}{'naive s':>9}{'proj s':>8}{'floor s':>9}{'n/p':>6}{'p/f':>6}"
-          f"{'LM fwd n/p/f':>14}{'peak MB n/p/f':>17}{'act MB':>8}{'p/(w+a)':>9}")
+    print(
+        f'{"image":<22}{"seg s":>6}{"crops":>6}{"naive s":>9}{"proj s":>8}{"floor s":>9}{"n/p":>6}{"p/f":>6}'
+        f'{"LM fwd n/p/f":>14}{"peak MB n/p/f":>17}{"act MB":>8}{"p/(w+a)":>9}'
+    )
     for row in report['images']:
         fwd = '/'.join(str(row[p]['forwards']['lm']) for p in ('naive', 'project', 'floor'))
-        peak = '/'.join(f"{row[p]['peak_bytes'] * mb:.0f}" for p in ('naive', 'project', 'floor'))
-        seconds = '-' if row['image'] not in segment else f"{segment[row['image']]:.1f}"
-        print(f"{row['image']:<22}{seconds:>6}{row['crops']:>6}{row['naive']['best_seconds']:>9.2f}"
-              f"{row['project']['best_seconds']:>8.2f}{row['floor']['best_seconds']:>9.2f}"
-              f"{row['naive_over_project']:>6.2f}{row['project_over_floor']:>6.2f}{fwd:>14}{peak:>17}"
-              f"{row['activation_bytes'] * mb:>8.0f}{row['project_peak_over_weights_plus_activations']:>9.2f}")
-    print(f"greedy scores identical (naive vs project): {report['identical_greedy_scores']}")
+        peak = '/'.join(f'{row[p]["peak_bytes"] * mb:.0f}' for p in ('naive', 'project', 'floor'))
+        seconds = '-' if row['image'] not in segment else f'{segment[row["image"]]:.1f}'
+        print(
+            f'{row["image"]:<22}{seconds:>6}{row["crops"]:>6}{row["naive"]["best_seconds"]:>9.2f}'
+            f'{row["project"]["best_seconds"]:>8.2f}{row["floor"]["best_seconds"]:>9.2f}'
+            f'{row["naive_over_project"]:>6.2f}{row["project_over_floor"]:>6.2f}{fwd:>14}{peak:>17}'
+            f'{row["activation_bytes"] * mb:>8.0f}{row["project_peak_over_weights_plus_activations"]:>9.2f}'
+        )
+    print(f'greedy scores identical (naive vs project): {report["identical_greedy_scores"]}')
     print('\nSegmentation (SAM2.1 hiera-t, random weights; seconds, encoder seconds in brackets)')
-    print(f"{'image':<26}{'settings':>9}{'masks':>6}{'stock s':>14}{'lean s':>14}{'ratio':>7}"
-          f"{'peak MB s/l':>13}{'identical':>10}")
+    print(
+        f'{"image":<26}{"settings":>9}{"masks":>6}{"stock s":>14}{"lean s":>14}{"ratio":>7}'
+        f'{"peak MB s/l":>13}{"identical":>10}'
+    )
     for row in report['sam2']:
         stock, lean = row['stock'], row['lean']
-        print(f"{row['image']:<26}{row['settings']:>9}{stock['masks']:>6}"
-              f"{stock['seconds']:>8.2f} ({stock['encoder_seconds']:.1f}){lean['seconds']:>8.2f} "
-              f"({lean['encoder_seconds']:.1f}){row['stock_over_lean']:>7.2f}"
-              f"{stock['peak_bytes'] * mb:>7.0f}/{lean['peak_bytes'] * mb:<5.0f}{row['identical_masks']!s:>10}")
+        print(
+            f'{row["image"]:<26}{row["settings"]:>9}{stock["masks"]:>6}'
+            f'{stock["seconds"]:>8.2f} ({stock["encoder_seconds"]:.1f}){lean["seconds"]:>8.2f} '
+            f'({lean["encoder_seconds"]:.1f}){row["stock_over_lean"]:>7.2f}'
+            f'{stock["peak_bytes"] * mb:>7.0f}/{lean["peak_bytes"] * mb:<5.0f}{row["identical_masks"]!s:>10}'
+        )
         for key, faster in row.get('faster_settings', {}).items():
-            print(f"  {key}: {faster['seconds']:.2f} s, {faster['masks']} masks, "
-                  f"mean best IoU to stock {faster['mean_best_iou_to_stock']:.3f}")
+            print(
+                f'  {key}: {faster["seconds"]:.2f} s, {faster["masks"]} masks, '
+                f'mean best IoU to stock {faster["mean_best_iou_to_stock"]:.3f}'
+            )
     if report['sam2_sizes']:
         large = {row['size']: row['seconds'] for row in report['sam2_sizes']}['large']
-        print(f"\nSAM2.1 sizes (lean generator, paper settings, {report['sam2_sizes'][0]['image']}; random weights)")
+        print(f'\nSAM2.1 sizes (lean generator, paper settings, {report["sam2_sizes"][0]["image"]}; random weights)')
         for row in report['sam2_sizes']:
-            print(f"  {row['size']:<6}{row['parameters'] / 1e6:>7.1f}M parameters {row['seconds']:>7.2f} s"
-                  f"  large / this {large / row['seconds']:.2f}")
+            print(
+                f'  {row["size"]:<6}{row["parameters"] / 1e6:>7.1f}M parameters {row["seconds"]:>7.2f} s'
+                f'  large / this {large / row["seconds"]:.2f}'
+            )
 
 
 def main(argv=None):
@@ -400,8 +480,12 @@ def main(argv=None):
     parser.add_argument('--out', type=Path, required=True, help='JSON file for all numbers')
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--dtype', help='backbone dtype (default: float32 on the CPU, bfloat16 on a GPU)')
-    parser.add_argument('--images', nargs='+', type=Path,
-                        default=[ROOT / 'examples' / n for n in ('coffee.jpg', 'chelsea.jpg', 'chelsea_noise.jpg')])
+    parser.add_argument(
+        '--images',
+        nargs='+',
+        type=Path,
+        default=[ROOT / 'examples' / n for n in ('coffee.jpg', 'chelsea.jpg', 'chelsea_noise.jpg')],
+    )
     parser.add_argument('--batch-size', type=int, help="llmiqa's batch_size (default: the preset's)")
     parser.add_argument('--regions', type=int, default=6, help='given masks per image (plus the complement)')
     parser.add_argument('--repeats', type=int, default=2, help='timed runs of each path and generator; the best counts')
@@ -416,10 +500,18 @@ def main(argv=None):
     images = [(path.name, Image.open(path).convert('RGB')) for path in args.images]
     report = {
         'command': ' '.join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
-        'machine': {'device': torch.cuda.get_device_name() if args.device.startswith('cuda')
-                    else f'CPU, {torch.get_num_threads()} threads ({os.cpu_count()} cores)',
-                    'platform': platform.platform(), 'torch': torch.__version__},
-        'dtype': args.dtype, 'repeats': args.repeats, 'levels': LEVELS, 'images': [], 'sam2': [],
+        'machine': {
+            'device': torch.cuda.get_device_name()
+            if args.device.startswith('cuda')
+            else f'CPU, {torch.get_num_threads()} threads ({os.cpu_count()} cores)',
+            'platform': platform.platform(),
+            'torch': torch.__version__,
+        },
+        'dtype': args.dtype,
+        'repeats': args.repeats,
+        'levels': LEVELS,
+        'images': [],
+        'sam2': [],
         'sam2_sizes': [],
     }
     bench_scoring(args, backbone, images, report)

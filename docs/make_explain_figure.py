@@ -6,6 +6,7 @@ segmentation standing in for SAM2. It shows the layout of the picture, not the m
 
     HF_HUB_OFFLINE=1 python docs/make_explain_figure.py
 """
+
 import sys
 import tempfile
 from pathlib import Path
@@ -33,8 +34,13 @@ def main(image_path=ROOT / 'examples' / 'coffee.jpg', out=ROOT / 'docs' / 'expla
     with tempfile.TemporaryDirectory() as folder:
         backbone = build_tiny_model('qwen2_5_vl', folder)
         metric = pyiqa.create_metric(
-            'llmiqa', backbone=str(backbone), device='cpu', score_mode='expectation',
-            segmenter=felzenszwalb_masks, min_region_area=0.01, return_masks=True,
+            'llmiqa',
+            backbone=str(backbone),
+            device='cpu',
+            score_mode='expectation',
+            segmenter=felzenszwalb_masks,
+            min_region_area=0.01,
+            return_masks=True,
         )
         image = load_image(image_path)
         draw_assessment(image, metric.net.assess([image])[0], out)

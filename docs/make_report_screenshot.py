@@ -10,6 +10,7 @@ use (headless Chromium).
 
     HF_HUB_OFFLINE=1 python docs/make_report_screenshot.py [OUT_DIR]
 """
+
 import csv
 import io
 import sys
@@ -58,8 +59,17 @@ def synthetic_dataset(folder: Path) -> Path:
     with open(folder / 'meta_info.csv', 'w', newline='') as handle:
         csv.writer(handle).writerows([('img_name', 'mos'), *rows])
     options = folder / 'examples.yml'
-    options.write_text(yaml.safe_dump({'examples': {'type': 'GeneralNRDataset', 'dataroot_target': str(images),
-                                                    'meta_info_file': str(folder / 'meta_info.csv')}}))
+    options.write_text(
+        yaml.safe_dump(
+            {
+                'examples': {
+                    'type': 'GeneralNRDataset',
+                    'dataroot_target': str(images),
+                    'meta_info_file': str(folder / 'meta_info.csv'),
+                }
+            }
+        )
+    )
     return options
 
 

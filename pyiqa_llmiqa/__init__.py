@@ -9,6 +9,7 @@ program (see ``pyiqa_llmiqa_autoload``); otherwise after ``import pyiqa_llmiqa``
 Importing this package imports neither pyiqa nor torch: the command line's help and its CSV
 commands start fast, and the arch module loads when a metric is built.
 """
+
 import sys
 
 import pyiqa_llmiqa_autoload

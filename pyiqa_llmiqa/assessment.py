@@ -1,4 +1,5 @@
 """What llmiqa saw and said about one image: the record behind its score."""
+
 from dataclasses import asdict, dataclass, field, fields
 from typing import List, Optional, Tuple
 

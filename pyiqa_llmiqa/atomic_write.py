@@ -4,6 +4,7 @@ The text goes to a temporary file in the same folder (so the rename stays on one
 flushed and fsynced, and only then renamed over the target with ``os.replace``. On any error the
 temporary file is removed and the target is left as it was.
 """
+
 import os
 import tempfile
 from contextlib import contextmanager

@@ -4,6 +4,7 @@ It serves any model that ``AutoModelForImageTextToText`` and ``AutoProcessor`` l
 or a local folder. The prompt goes through the processor's own chat template: the standard as the
 system message, then a user turn holding the image and the question, then the generation prompt.
 """
+
 import pickle
 from typing import Optional, Sequence
 
@@ -27,8 +28,9 @@ def quantization_config(quantization: Optional[str], dtype: torch.dtype):
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_compute_dtype=dtype)
 
 
-def load_model_and_processor(name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None,
-                             quantization=None):
+def load_model_and_processor(
+    name, dtype, trust_remote_code=False, model_kwargs=None, processor_kwargs=None, quantization=None
+):
     """Load processor and model once; raises ``BackboneLoadError`` with the fix on failure."""
     from safetensors import SafetensorError
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -38,9 +40,7 @@ def load_model_and_processor(name, dtype, trust_remote_code=False, model_kwargs=
         model_kwargs.setdefault('quantization_config', quantization_config(quantization, dtype))
         model_kwargs.setdefault('device_map', 'auto')  # bitsandbytes places the weights itself
     try:
-        processor = AutoProcessor.from_pretrained(
-            name, trust_remote_code=trust_remote_code, **(processor_kwargs or {})
-        )
+        processor = AutoProcessor.from_pretrained(name, trust_remote_code=trust_remote_code, **(processor_kwargs or {}))
         model = AutoModelForImageTextToText.from_pretrained(
             name, dtype=dtype, trust_remote_code=trust_remote_code, **model_kwargs
         )
@@ -98,8 +98,12 @@ class MLLMBackbone(nn.Module):
         super().__init__()
         self.name = options.backbone
         self.processor, model = load_model_and_processor(
-            options.backbone, resolve_dtype(options.dtype), options.trust_remote_code, options.model_kwargs,
-            options.processor_kwargs, options.quantization,
+            options.backbone,
+            resolve_dtype(options.dtype),
+            options.trust_remote_code,
+            options.model_kwargs,
+            options.processor_kwargs,
+            options.quantization,
         )
         if 'device_map' in options.model_kwargs or options.quantization is not None:
             # Placed by accelerate: keep it out of .to(), which would undo the placement.
@@ -110,7 +114,9 @@ class MLLMBackbone(nn.Module):
         self.tokenizer.padding_side = 'left'  # the answer position is the last one in every row
         image_token_id = _image_token_id(self.processor)
         self.shared_prefix = (
-            SharedPrefixForward(model, image_token_id) if options.share_prefix and image_token_id is not None and supports(model) else None
+            SharedPrefixForward(model, image_token_id)
+            if options.share_prefix and image_token_id is not None and supports(model)
+            else None
         )
 
     @property

@@ -6,6 +6,7 @@ with the backbone's tokenizer. Two implementations exist: ``backbone.MLLMBackbon
 that transformers' ``AutoModelForImageTextToText`` loads, and ``owl3.Owl3Backbone`` for mPLUG-Owl3,
 whose code lives in its hub repository. ``load_backbone`` chooses between them.
 """
+
 import os
 from typing import Any, Protocol, Sequence, runtime_checkable
 
@@ -69,7 +70,8 @@ def backbone_load_error(name: str, error: Exception) -> BackboneLoadError:
             'weights are corrupt, save or download them again'
         )
     elif _looks_like_path(name):
-        fix = f'there is no folder {os.path.abspath(os.path.expanduser(name))!r}; pass an existing local folder or a hub id'
+        folder = os.path.abspath(os.path.expanduser(name))
+        fix = f'there is no folder {folder!r}; pass an existing local folder or a hub id'
     elif os.environ.get('HF_HUB_OFFLINE') == '1':
         fix = (
             f'HF_HUB_OFFLINE=1 is set and {name!r} is not in the Hugging Face cache. Download it once '

@@ -3,6 +3,7 @@
 A batch that raises an out-of-memory error is halved and retried, down to one input; the smaller
 size is kept for the rest of the call. Only an input that does not fit alone is an error.
 """
+
 import gc
 import warnings
 from typing import Callable, Sequence
@@ -59,11 +60,13 @@ def run_in_batches(forward: Callable[[Sequence], torch.Tensor], items: Sequence,
             if len(batch) == 1:
                 raise BatchOutOfMemoryError(
                     f'out of memory on a single image or region, even alone ({error}). Lower the '
-                    "image size the processor uses (processor_kwargs: {max_pixels: ...}), use "
+                    'image size the processor uses (processor_kwargs: {max_pixels: ...}), use '
                     'dtype=bfloat16 or quantization, or a smaller backbone'
                 ) from error
         # Outside the except block, so the failed batch's tensors (held by the traceback) can go.
         free_memory()
         size = max(1, len(batch) // 2)
-        warnings.warn(f'out of memory on a batch of {len(batch)}; retrying in batches of {size}', RuntimeWarning)
+        warnings.warn(
+            f'out of memory on a batch of {len(batch)}; retrying in batches of {size}', RuntimeWarning, stacklevel=2
+        )
     return torch.cat(outputs)

@@ -2,6 +2,7 @@
 
 Building the parser imports no torch, transformers or pyiqa: each command imports what it runs.
 """
+
 import argparse
 import importlib
 import sys

@@ -1,4 +1,5 @@
 """Metric options from the command line: a preset, an options YAML, and KEY=VALUE overrides."""
+
 import argparse
 from typing import Any, Dict, List, Optional
 
@@ -19,8 +20,9 @@ def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
             value = yaml.safe_load(text) if text.strip() else ''
         except yaml.YAMLError as error:
             problem = getattr(error, 'problem', None) or error
-            raise ValueError(f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping '
-                             f'({problem})') from None
+            raise ValueError(
+                f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping ({problem})'
+            ) from None
         *parents, leaf = key.strip().split('.')
         target = options
         for parent in parents:
@@ -59,8 +61,12 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
 
 def add_metric_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that builds an llmiqa metric takes."""
-    parser.add_argument('--metric', default='llmiqa', metavar='PRESET',
-                        help=f"{', '.join(PRESETS)}, or a preset of your presets file (default: llmiqa)")
+    parser.add_argument(
+        '--metric',
+        default='llmiqa',
+        metavar='PRESET',
+        help=f'{", ".join(PRESETS)}, or a preset of your presets file (default: llmiqa)',
+    )
     add_option_arguments(parser)
 
 
@@ -68,7 +74,10 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
     """--options, --opt and --device: the options of llmiqa metrics, and where they run."""
     parser.add_argument('--options', metavar='FILE.yml', help='YAML mapping of metric options')
     parser.add_argument(
-        '--opt', action='append', default=[], metavar='KEY=VALUE',
+        '--opt',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
         help='one option; dotted keys for nested values (mask_generator.pred_iou_thresh=0.5); repeatable',
     )
     parser.add_argument('--device', help='torch device (default: the GPU when there is one, else the CPU)')

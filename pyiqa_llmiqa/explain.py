@@ -4,6 +4,7 @@ Left: the image with each region's bounding box, score and share of the image. R
 masks in distinct colours, with the mask count. Title: final, global and local scores. Text is set
 in points on a figure of fixed width, so it reads the same for a 512x384 image and a 4000x3000 one.
 """
+
 from pathlib import Path
 from typing import Union
 
@@ -39,8 +40,9 @@ def _overlay(image: np.ndarray, assessment: Assessment, colours) -> np.ndarray:
     return np.clip(painted, 0, 1)
 
 
-def draw_region_boxes(axes, assessment: Assessment, image_area: float, colours, fontsize: float = 8,
-                      line_width: float = 2.0) -> None:
+def draw_region_boxes(
+    axes, assessment: Assessment, image_area: float, colours, fontsize: float = 8, line_width: float = 2.0
+) -> None:
     """Each region's bounding box on ``axes`` (showing the image), labelled with its score and its
     share of the image; the complement (the background) dashed, labelled at its bottom left."""
     for region, colour in zip(assessment.regions, colours):
@@ -52,8 +54,12 @@ def draw_region_boxes(axes, assessment: Assessment, image_area: float, colours, 
         # mask labels at the box's top left; the complement's (often the whole image) at bottom left
         background = region.kind == 'complement'
         axes.text(
-            x + 4, y + h - 4 if background else y + 4, f"{'background ' if background else ''}{label} | {share:.1f}%",
-            color='white', fontsize=fontsize, va='bottom' if background else 'top',
+            x + 4,
+            y + h - 4 if background else y + 4,
+            f'{"background " if background else ""}{label} | {share:.1f}%',
+            color='white',
+            fontsize=fontsize,
+            va='bottom' if background else 'top',
             bbox={'facecolor': colour, 'alpha': 0.85, 'pad': 1.5, 'edgecolor': 'none'},
         )
 
@@ -78,8 +84,14 @@ def draw_assessment(image: Image.Image, assessment: Assessment, out_png: Union[s
 
     draw_region_boxes(left, assessment, total, colours)
     right.text(
-        0.01, 0.99, f'{assessment.n_masks} masks, {assessment.n_kept} kept', transform=right.transAxes,
-        color='white', fontsize=11, va='top', bbox={'facecolor': 'black', 'alpha': 0.7, 'pad': 3},
+        0.01,
+        0.99,
+        f'{assessment.n_masks} masks, {assessment.n_kept} kept',
+        transform=right.transAxes,
+        color='white',
+        fontsize=11,
+        va='top',
+        bbox={'facecolor': 'black', 'alpha': 0.7, 'pad': 3},
     )
     local = 'n/a' if assessment.local_score is None else f'{assessment.local_score:.3f}'
     title = f'score {assessment.score:.3f}    global {assessment.global_score:.3f}    local {local}'

@@ -5,6 +5,7 @@ With Dog-IQA's count term on (``mask_count_max`` = c_max set), s_seg = min(c, c_
 for c masks, and s = (1 - v) * s + v * s_seg with ``mask_count_weight`` v (1/3: the plain mean of
 the three terms at w = 0.5).
 """
+
 from typing import Optional, Sequence, Tuple
 
 

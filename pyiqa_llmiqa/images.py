@@ -15,6 +15,7 @@ decompression-bomb warning; larger ones are refused before decoding (raise
 processor sees it, which bounds time and memory; processors resize to fewer anyway (Qwen2.5-VL:
 12.8 million at most).
 """
+
 import functools
 import math
 import os
@@ -64,8 +65,9 @@ def load_image(path) -> Image.Image:
     except UnidentifiedImageError:
         raise ImageLoadError(f'{path}: not an image file that Pillow can read') from None
     except Image.DecompressionBombError as error:
-        raise ImageLoadError(f'{path}: too many pixels to decode safely ({error}); raise '
-                             'PIL.Image.MAX_IMAGE_PIXELS to allow it') from None
+        raise ImageLoadError(
+            f'{path}: too many pixels to decode safely ({error}); raise PIL.Image.MAX_IMAGE_PIXELS to allow it'
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageLoadError(f'{path}: truncated or corrupt image data ({error})') from None
     finally:

@@ -18,15 +18,24 @@ returns the stock records with ``segmentation`` always a bool HxW array. With ``
 One argument is its own: ``autocast_dtype`` (``'bfloat16'`` or ``'float16'``) runs SAM2 under
 ``torch.autocast``; faster, and the masks change slightly.
 """
+
 from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
-from sam2.utils.amg import (batch_iterator, batched_mask_to_box, box_xyxy_to_xywh, calculate_stability_score,
-                            generate_crop_boxes, is_box_near_crop_edge, uncrop_boxes_xyxy, uncrop_masks,
-                            uncrop_points)
+from sam2.utils.amg import (
+    batch_iterator,
+    batched_mask_to_box,
+    box_xyxy_to_xywh,
+    calculate_stability_score,
+    generate_crop_boxes,
+    is_box_near_crop_edge,
+    uncrop_boxes_xyxy,
+    uncrop_masks,
+    uncrop_points,
+)
 from torchvision.ops.boxes import batched_nms, box_area
 
 AUTOCAST_DTYPES = (None, 'bfloat16', 'float16')
@@ -85,25 +94,37 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
         if self.use_m2m or not self.multimask_output:
             return super().generate(image)
         data = self._image_masks(image)
-        return [{
-            'segmentation': mask.cpu().numpy(),
-            'area': int(mask.sum()),
-            'bbox': box_xyxy_to_xywh(box).tolist(),
-            'predicted_iou': float(iou),
-            'point_coords': [point.tolist()],
-            'stability_score': float(stability),
-            'crop_box': box_xyxy_to_xywh(crop_box).tolist(),
-        } for mask, box, iou, point, stability, crop_box in zip(
-            data['masks'], data['boxes'], data['iou_preds'], data['points'], data['stability_score'],
-            data['crop_boxes'])]
+        return [
+            {
+                'segmentation': mask.cpu().numpy(),
+                'area': int(mask.sum()),
+                'bbox': box_xyxy_to_xywh(box).tolist(),
+                'predicted_iou': float(iou),
+                'point_coords': [point.tolist()],
+                'stability_score': float(stability),
+                'crop_box': box_xyxy_to_xywh(crop_box).tolist(),
+            }
+            for mask, box, iou, point, stability, crop_box in zip(
+                data['masks'],
+                data['boxes'],
+                data['iou_preds'],
+                data['points'],
+                data['stability_score'],
+                data['crop_boxes'],
+            )
+        ]
 
     def _image_masks(self, image: np.ndarray) -> Dict[str, torch.Tensor]:
         orig_size = image.shape[:2]
         crop_boxes, layer_idxs = generate_crop_boxes(orig_size, self.crop_n_layers, self.crop_overlap_ratio)
         data = _cat([self._crop_masks(image, box, layer, orig_size) for box, layer in zip(crop_boxes, layer_idxs)])
         if len(crop_boxes) > 1:  # duplicates between crops: prefer masks from smaller crops
-            keep = batched_nms(data['boxes'].float(), 1 / box_area(data['crop_boxes']),
-                               torch.zeros_like(data['boxes'][:, 0]), iou_threshold=self.crop_nms_thresh)
+            keep = batched_nms(
+                data['boxes'].float(),
+                1 / box_area(data['crop_boxes']),
+                torch.zeros_like(data['boxes'][:, 0]),
+                iou_threshold=self.crop_nms_thresh,
+            )
             data = _take(data, keep)
         return data
 
@@ -113,11 +134,19 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
         size = cropped.shape[:2]
         self.predictor.set_image(cropped)
         grid = self.point_grids[layer_idx] * np.array(size)[None, ::-1]
-        data = _cat([self._batch_masks(points, size, crop_box, orig_size)
-                     for (points,) in batch_iterator(self.points_per_batch, grid)])
+        data = _cat(
+            [
+                self._batch_masks(points, size, crop_box, orig_size)
+                for (points,) in batch_iterator(self.points_per_batch, grid)
+            ]
+        )
         self.predictor.reset_predictor()
-        keep = batched_nms(data['boxes'].float(), data['iou_preds'], torch.zeros_like(data['boxes'][:, 0]),
-                           iou_threshold=self.box_nms_thresh)
+        keep = batched_nms(
+            data['boxes'].float(),
+            data['iou_preds'],
+            torch.zeros_like(data['boxes'][:, 0]),
+            iou_threshold=self.box_nms_thresh,
+        )
         data = _take(data, keep)
         data['boxes'] = uncrop_boxes_xyxy(data['boxes'], crop_box)
         data['points'] = uncrop_points(data['points'], crop_box)
@@ -132,9 +161,12 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
         labels = torch.ones(len(coords), dtype=torch.int, device=coords.device)
         low_res, iou_preds, prompt = self._decode(coords[:, None, :], labels[:, None])
         logits = predictor._transforms.postprocess_masks(low_res[:, None], predictor._orig_hw[-1])[:, 0]
-        data = {'masks': logits, 'iou_preds': iou_preds, 'points': points[prompt],
-                'stability_score': calculate_stability_score(logits, self.mask_threshold,
-                                                             self.stability_score_offset)}
+        data = {
+            'masks': logits,
+            'iou_preds': iou_preds,
+            'points': points[prompt],
+            'stability_score': calculate_stability_score(logits, self.mask_threshold, self.stability_score_offset),
+        }
         if self.stability_score_thresh > 0.0:
             data = _take(data, data['stability_score'] >= self.stability_score_thresh)
         data['masks'] = data['masks'] > self.mask_threshold
@@ -150,8 +182,10 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
         features = self.predictor._features
         sparse, dense = model.sam_prompt_encoder(points=(coords, labels), boxes=None, masks=None)
         first = 1 if decoder.pred_obj_scores else 0
-        weights = ([decoder.obj_score_token.weight] if first else []) + [decoder.iou_token.weight,
-                                                                         decoder.mask_tokens.weight]
+        weights = ([decoder.obj_score_token.weight] if first else []) + [
+            decoder.iou_token.weight,
+            decoder.mask_tokens.weight,
+        ]
         tokens = torch.cat([torch.cat(weights).expand(len(sparse), -1, -1), sparse], dim=1)
 
         # One copy of the image side for all prompts. Memory layouts follow the stock decoder's (its
@@ -166,11 +200,15 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
         for layer in transformer.layers:
             queries, keys = _two_way_block(layer, queries, keys, tokens, pe)
         hs = transformer.norm_final_attn(
-            queries + _attend(transformer.final_attn_token_to_image, queries + tokens, keys + pe, keys))
+            queries + _attend(transformer.final_attn_token_to_image, queries + tokens, keys + pe, keys)
+        )
 
         iou_preds = decoder.iou_prediction_head(hs[:, first])[:, 1:]  # multimask: tokens 1..3
-        passed = iou_preds > self.pred_iou_thresh if self.pred_iou_thresh > 0.0 else torch.ones_like(
-            iou_preds, dtype=torch.bool)
+        passed = (
+            iou_preds > self.pred_iou_thresh
+            if self.pred_iou_thresh > 0.0
+            else torch.ones_like(iou_preds, dtype=torch.bool)
+        )
         rows = passed.any(dim=1).nonzero()[:, 0]
         src = keys[rows].transpose(1, 2).view(len(rows), channels, height, width)
         if decoder.use_high_res_features:
@@ -179,7 +217,7 @@ class LeanMaskGenerator(SAM2AutomaticMaskGenerator):
             upscaled = act2(conv2(act1(norm1(conv1(src) + feat_s1))) + feat_s0)
         else:
             upscaled = decoder.output_upscaling(src)
-        mask_tokens = hs[rows, first + 1: first + 1 + decoder.num_mask_tokens]
+        mask_tokens = hs[rows, first + 1 : first + 1 + decoder.num_mask_tokens]
         hyper = torch.stack([mlp(mask_tokens[:, i]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)], 1)
         up_channels, up_h, up_w = upscaled.shape[1:]
         low_res = (hyper @ upscaled.view(len(rows), up_channels, up_h * up_w)).unflatten(2, (up_h, up_w))

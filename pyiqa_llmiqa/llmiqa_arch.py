@@ -9,6 +9,7 @@ Reference:
     resubmission of Dog-IQA: Kai Liu et al., "Dog-IQA: Standard-guided Zero-shot MLLM for
     Mix-grained Image Quality Assessment", arXiv:2410.02505, 2024.
 """
+
 from dataclasses import dataclass
 from typing import Callable, List, Sequence, Union
 
@@ -101,8 +102,10 @@ class LLMIQA(nn.Module):
         plans, start = [], 0
         for image in images:
             if too_thin(*image.size):
-                raise InputError(f'the image is {image.width}x{image.height} pixels: one side is more than '
-                                 f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse')
+                raise InputError(
+                    f'the image is {image.width}x{image.height} pixels: one side is more than '
+                    f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse'
+                )
             masks = list(self.segmenter(np.asarray(image))) if self.segmenter is not None else []
             regions = select_regions(masks, self.options.min_region_area, self.options.complement)
             plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))
@@ -137,7 +140,11 @@ class LLMIQA(nn.Module):
         details = [
             RegionScore(r.kind, r.bbox, r.area, s, self._mask_record(r)) for r, s in zip(plan.regions, region_scores)
         ]
-        note = 'no region was large enough: scored on the whole image alone' if opts.mix_grained and not plan.regions else ''
+        note = (
+            'no region was large enough: scored on the whole image alone'
+            if opts.mix_grained and not plan.regions
+            else ''
+        )
         return Assessment(
             score=final,
             global_score=global_score,

@@ -6,6 +6,7 @@ canonical JSON of the settings that produced the masks -- for SAM2 use ``SAM2Seg
 written with ``atomic_write`` (temporary file, fsync, ``os.replace``), so a crash never leaves a
 half-written entry.
 """
+
 import hashlib
 import json
 import os
@@ -65,8 +66,11 @@ class MaskCache:
         for mask in masks:
             if np.shape(mask) != image.shape[:2]:
                 raise ValueError(f'mask shape {np.shape(mask)} does not match image shape {image.shape[:2]}')
-        entry = {'version': FORMAT_VERSION, 'settings': json.loads(canonical_json(settings)),
-                 'masks': encode_masks(masks)}
+        entry = {
+            'version': FORMAT_VERSION,
+            'settings': json.loads(canonical_json(settings)),
+            'masks': encode_masks(masks),
+        }
         target = self.path(image, settings)
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(target) as handle:

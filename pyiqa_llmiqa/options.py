@@ -6,6 +6,7 @@ downloaded, so a wrong name, type or value is always the same ``OptionError``. T
 the annotations of ``LLMIQAOptions`` (and, for ``mask_generator``, of sam2's generator); the
 resolved options hold the full SAM2 generator settings that will run.
 """
+
 import difflib
 import functools
 import inspect
@@ -97,34 +98,33 @@ def _classes(hint) -> tuple:
         return (origin,)
     return (float, int) if hint is float else (hint,)
 
+
 # What each option means: `pyiqa-llmiqa options` prints it and docs/options.md is generated from it.
 OPTION_HELP = {
     'backbone': 'hub id or local folder of an image-text-to-text model (AutoModelForImageTextToText)',
     'standard': 'word (K = 3, 5, 7, 9), sentence (K = 7) or number (any K from 2 to 9): the prompts of '
-                "the paper's appendix E",
+    "the paper's appendix E",
     'levels': 'K, the number of quality levels; scores lie in [1, K]',
     'level_descriptions': 'your own level descriptions, best level first (K strings); makes any K valid '
-                          'for word and sentence',
+    'for word and sentence',
     'score_mode': "greedy: the token greedy decoding would answer (the paper's); expectation: softmax "
-                  'over the K level tokens, expected level',
+    'over the K level tokens, expected level',
     'dtype': 'auto (bfloat16 on a GPU that supports it, else float32), bfloat16, float16, float32',
     'batch_size': 'images and regions per forward pass; null: 8 on a GPU, 1 on a CPU (where a padded '
-                  'batch only adds work)',
+    'batch only adds work)',
     'share_prefix': "compute the prompt's shared text prefix (template opening and standard) once and "
-                    'reuse its keys and values',
+    'reuse its keys and values',
     'trust_remote_code': "let transformers run the model repository's own code (needed by mPLUG-Owl3)",
     'quantization': '4bit (NF4) or 8bit through bitsandbytes, on a CUDA GPU; null: none',
-    'model_kwargs': 'more keyword arguments for from_pretrained of the model (device_map, '
-                    'attn_implementation, ...)',
+    'model_kwargs': 'more keyword arguments for from_pretrained of the model (device_map, attn_implementation, ...)',
     'processor_kwargs': 'more keyword arguments for AutoProcessor.from_pretrained (max_pixels, ...)',
     'mix_grained': 'score SAM2 regions too; false scores the whole image only',
     'segmenter': 'SAM2 model: a hub id sam2 loads (facebook/sam2.1-hiera-tiny, -small, -base-plus, '
-                 '-large), or {config: sam2.1_hiera_t, checkpoint: /path/to.pt}',
+    '-large), or {config: sam2.1_hiera_t, checkpoint: /path/to.pt}',
     'mask_generator': "SAM2's automatic mask generator settings: the paper's Table 2, with the keys given "
-                      'merged over it; plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast '
-                      '(faster, masks change slightly)',
-    'mask_cache_dir': 'a folder where masks are kept per image content and SAM2 settings, so SAM2 runs '
-                      'once per image',
+    'merged over it; plus autocast_dtype: bfloat16 or float16 to run SAM2 under autocast '
+    '(faster, masks change slightly)',
+    'mask_cache_dir': 'a folder where masks are kept per image content and SAM2 settings, so SAM2 runs once per image',
     'min_region_area': 'masks smaller than this fraction of the image are dropped',
     'complement': 'also score the pixels no kept mask covers',
     'global_weight': 'w in s = w s_global + (1 - w) s_local',
@@ -158,7 +158,7 @@ def _unknown(what: str, names, valid, valid_label: str) -> OptionError:
     for name in names:
         close = difflib.get_close_matches(name, valid, n=1)
         hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
-    return OptionError(f"unknown {what} {', '.join(hints)}; valid {valid_label}: {', '.join(valid)}")
+    return OptionError(f'unknown {what} {", ".join(hints)}; valid {valid_label}: {", ".join(valid)}')
 
 
 @functools.lru_cache(maxsize=None)
@@ -184,8 +184,11 @@ def _generator_arg_types() -> Dict[str, tuple]:
 
 
 def _is_paper_setting(key: str, value) -> bool:
-    return key in PAPER_MASK_GENERATOR and type(PAPER_MASK_GENERATOR[key]) is type(value) \
+    return (
+        key in PAPER_MASK_GENERATOR
+        and type(PAPER_MASK_GENERATOR[key]) is type(value)
         and PAPER_MASK_GENERATOR[key] == value
+    )
 
 
 def mask_generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -202,15 +205,18 @@ def mask_generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Di
     arg_types = _generator_arg_types()
     unknown = [key for key in changed if key not in arg_types]
     if unknown:
-        raise _unknown("key of option 'mask_generator' (a SAM2AutomaticMaskGenerator argument)", unknown,
-                       list(arg_types), 'keys')
+        raise _unknown(
+            "key of option 'mask_generator' (a SAM2AutomaticMaskGenerator argument)", unknown, list(arg_types), 'keys'
+        )
     for key, value in changed.items():
         _check_type(f'mask_generator.{key}', value, arg_types[key])
     from .lean_mask_generator import AUTOCAST_DTYPES
 
     if settings.get('autocast_dtype') not in AUTOCAST_DTYPES:
-        raise OptionError(f"option 'mask_generator.autocast_dtype': must be null, 'bfloat16' or 'float16'; "
-                          f"got {settings['autocast_dtype']!r}")
+        raise OptionError(
+            f"option 'mask_generator.autocast_dtype': must be null, 'bfloat16' or 'float16'; "
+            f'got {settings["autocast_dtype"]!r}'
+        )
     return settings
 
 
@@ -221,9 +227,11 @@ def check_segmenter(segmenter) -> None:
         if segmenter not in known:
             close = difflib.get_close_matches(segmenter, known, n=1)
             raise OptionError(
-                f'option \'segmenter\': unknown SAM2 hub id {segmenter!r}'
-                + (f' (did you mean {close[0]!r}?)' if close else '') + f'; sam2 knows {known}. '
-                "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}")
+                f"option 'segmenter': unknown SAM2 hub id {segmenter!r}"
+                + (f' (did you mean {close[0]!r}?)' if close else '')
+                + f'; sam2 knows {known}. '
+                "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}"
+            )
         return
     if not isinstance(segmenter, Mapping):
         raise OptionError(f"option 'segmenter' must be a sam2 hub id or a mapping; got {type(segmenter).__name__}")
@@ -235,7 +243,8 @@ def check_segmenter(segmenter) -> None:
     if not segmenter.get('checkpoint'):
         raise OptionError(
             "option 'segmenter': a mapping needs a 'checkpoint' (a local .pt file); random SAM2 weights are "
-            'never used. For tests, make one with pyiqa_llmiqa.testing.sam2_checkpoints.save_random_sam2_checkpoint.')
+            'never used. For tests, make one with pyiqa_llmiqa.testing.sam2_checkpoints.save_random_sam2_checkpoint.'
+        )
     for key in SEGMENTER_KEYS:
         if not isinstance(segmenter[key], (str, os.PathLike)):
             raise OptionError(f"option 'segmenter.{key}' must be a str; got {segmenter[key]!r}")
@@ -262,8 +271,8 @@ def check_owl3_consent(opts: 'LLMIQAOptions') -> None:
     """
     if is_owl3(opts.backbone) and not opts.trust_remote_code:
         raise OptionError(
-            f'option \'trust_remote_code\': the backbone {opts.backbone!r} is mPLUG-Owl3, which transformers does '
-            'not include: it runs Python code from the model\'s hub repository (modeling_mplugowl3.py '
+            f"option 'trust_remote_code': the backbone {opts.backbone!r} is mPLUG-Owl3, which transformers does "
+            "not include: it runs Python code from the model's hub repository (modeling_mplugowl3.py "
             'and the files it imports). Allow that explicitly with trust_remote_code=True '
             "(pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True), `trust_remote_code: true` in "
             'an options file, or --opt trust_remote_code=true on the command line)'
@@ -273,7 +282,9 @@ def check_owl3_consent(opts: 'LLMIQAOptions') -> None:
 def _check_owl3(opts: 'LLMIQAOptions') -> None:
     """What the mPLUG-Owl3 backbone cannot do."""
     if opts.quantization is not None:
-        raise OptionError(f"option 'quantization': not available for the mPLUG-Owl3 backbone; got {opts.quantization!r}")
+        raise OptionError(
+            f"option 'quantization': not available for the mPLUG-Owl3 backbone; got {opts.quantization!r}"
+        )
     unknown = sorted(set(opts.model_kwargs) - set(OWL3_MODEL_KWARGS))
     if unknown:
         raise OptionError(
@@ -290,11 +301,11 @@ def _check_values(opts: LLMIQAOptions) -> None:
     except ValueError as error:
         raise OptionError(str(error)) from None
     if opts.score_mode not in SCORE_MODES:
-        bad('score_mode', f"must be one of {', '.join(SCORE_MODES)}")
+        bad('score_mode', f'must be one of {", ".join(SCORE_MODES)}')
     if opts.dtype not in DTYPES:
-        bad('dtype', f"must be one of {', '.join(DTYPES)}")
+        bad('dtype', f'must be one of {", ".join(DTYPES)}')
     if opts.quantization is not None and opts.quantization not in QUANTIZATIONS:
-        bad('quantization', f"must be null or one of {', '.join(QUANTIZATIONS)} (bitsandbytes)")
+        bad('quantization', f'must be null or one of {", ".join(QUANTIZATIONS)} (bitsandbytes)')
     if opts.batch_size is not None and opts.batch_size < 1:
         bad('batch_size', 'must be at least 1, or null for the default of the device')
     if not 0 <= opts.min_region_area < 1:

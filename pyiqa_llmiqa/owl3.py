@@ -11,6 +11,7 @@ The prompt is the processor's chat template: a system turn with the standard, a 
 image at a time and padded on the right, so every real token sees exactly what it would see
 alone; the logits are read at each row's last real token.
 """
+
 import copy
 from typing import Sequence
 

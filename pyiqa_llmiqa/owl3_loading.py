@@ -13,6 +13,7 @@ What stands between that code and transformers 5, and what this module does abou
 ``generate`` is gone too (5 no longer gives it to models that do not inherit ``GenerationMixin``);
 llmiqa reads logits from one forward pass and does not need it.
 """
+
 import contextlib
 import glob
 import os

@@ -6,6 +6,7 @@ hub endpoint on a closed port) and end in a generic message. Here the files a me
 looked up in the local cache; if any is missing, one short request tells whether the hub answers,
 and an unreachable hub is one error listing every download with its size and the ways around it.
 """
+
 import functools
 import os
 import warnings
@@ -46,8 +47,12 @@ def _offline() -> bool:
 
 
 def _is_hub_id(name: Any) -> bool:
-    return (isinstance(name, str) and name.count('/') == 1 and not name.startswith(('.', '/', '~'))
-            and not os.path.exists(os.path.expanduser(name)))
+    return (
+        isinstance(name, str)
+        and name.count('/') == 1
+        and not name.startswith(('.', '/', '~'))
+        and not os.path.exists(os.path.expanduser(name))
+    )
 
 
 def _cached(repo_id: str, filename: str) -> bool:
@@ -103,19 +108,25 @@ def check_downloads(options: Dict[str, Any]) -> None:
     reason = hub_unreachable_reason()
     if reason is None:
         return
-    lines = [f'the Hugging Face hub cannot be reached ({reason}), and this metric needs files that are '
-             'not in the local cache:']
+    lines = [
+        f'the Hugging Face hub cannot be reached ({reason}), and this metric needs files that are '
+        'not in the local cache:'
+    ]
     lines += [f'  - {what}' for what, _ in missing]
     from huggingface_hub import constants
 
-    lines += ['Fix, one of:',
-              '  - download them once where the hub is reachable, then run with HF_HUB_OFFLINE=1 (for a '
-              f'machine without network, copy the cache folder {constants.HF_HUB_CACHE} over):']
+    lines += [
+        'Fix, one of:',
+        '  - download them once where the hub is reachable, then run with HF_HUB_OFFLINE=1 (for a '
+        f'machine without network, copy the cache folder {constants.HF_HUB_CACHE} over):',
+    ]
     lines += [f'      hf download {arguments}' for _, arguments in missing]
-    lines += ['  - or pass local copies (as options, or --opt KEY=VALUE on the command line): '
-              'backbone=/path/to/model_folder (saved with save_pretrained), '
-              "segmenter={'config': 'sam2.1_hiera_l', 'checkpoint': '/path/to/sam2.1_hiera_large.pt'}",
-              '  - if the hub is behind a proxy or a mirror: set HTTPS_PROXY or HF_ENDPOINT']
+    lines += [
+        '  - or pass local copies (as options, or --opt KEY=VALUE on the command line): '
+        'backbone=/path/to/model_folder (saved with save_pretrained), '
+        "segmenter={'config': 'sam2.1_hiera_l', 'checkpoint': '/path/to/sam2.1_hiera_large.pt'}",
+        '  - if the hub is behind a proxy or a mirror: set HTTPS_PROXY or HF_ENDPOINT',
+    ]
     raise HubUnreachableError('\n'.join(lines))
 
 
@@ -128,9 +139,11 @@ def check_device(device) -> None:
     kind = torch.device(device).type
     if kind == 'cuda' and not torch.cuda.is_available():
         built = f'built for CUDA {torch.version.cuda}' if torch.version.cuda else 'a CPU-only build'
-        raise ValueError(f"device {str(device)!r} was asked for, but torch {torch.__version__} ({built}) sees "
-                         "no CUDA GPU; use device='cpu' (the preset llmiqa_small is made for a CPU), or "
-                         'install a torch that matches your GPU driver')
+        raise ValueError(
+            f'device {str(device)!r} was asked for, but torch {torch.__version__} ({built}) sees '
+            "no CUDA GPU; use device='cpu' (the preset llmiqa_small is made for a CPU), or "
+            'install a torch that matches your GPU driver'
+        )
     if kind == 'mps' and not torch.backends.mps.is_available():
         raise ValueError(f"device {str(device)!r} was asked for, but torch sees no MPS device; use device='cpu'")
 
@@ -146,13 +159,18 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
         return
     params, bf16_gb = size
     if options.get('dtype') in ('auto', 'float32'):  # auto is float32 on a CPU: 4 bytes per parameter
-        memory = (f'about {2 * bf16_gb:.0f} GB of memory in float32 (dtype auto on a CPU; '
-                  f'about {bf16_gb:.0f} GB in bfloat16)')
+        memory = (
+            f'about {2 * bf16_gb:.0f} GB of memory in float32 (dtype auto on a CPU; about {bf16_gb:.0f} GB in bfloat16)'
+        )
     else:
         memory = f'about {bf16_gb:.0f} GB of memory'
-    warnings.warn(f"{options['backbone']} ({params} B parameters) runs on the CPU here: it needs {memory} and is "
-                  f'slow (minutes per image on a few cores). The preset {CPU_PRESET} (SmolVLM-256M, SAM2.1 tiny) '
-                  'is made for a CPU', UserWarning, stacklevel=3)
+    warnings.warn(
+        f'{options["backbone"]} ({params} B parameters) runs on the CPU here: it needs {memory} and is '
+        f'slow (minutes per image on a few cores). The preset {CPU_PRESET} (SmolVLM-256M, SAM2.1 tiny) '
+        'is made for a CPU',
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def before_loading(options: Dict[str, Any], device) -> None:

@@ -7,6 +7,7 @@ same way as the others: the bounding box of those pixels, cut from the original 
 A region whose box is a sliver (one side over ``MAX_ASPECT_RATIO`` times the other) is not kept:
 Qwen-VL processors refuse such images, and no quality can be read from them.
 """
+
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 

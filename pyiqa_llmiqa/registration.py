@@ -5,6 +5,7 @@ and from pyiqa's ``pyiqa.archs`` entry point. It may run any number of times, in
 after a module reload. The arch is registered lazily: torch and transformers load when a metric is
 built, not when pyiqa is imported.
 """
+
 import copy
 import difflib
 import sys
@@ -73,7 +74,7 @@ def preset_options(name: str) -> Dict[str, Any]:
     if name not in names:
         close = difflib.get_close_matches(name, names, n=1)
         hint = f' (did you mean {close[0]!r}?)' if close else ''
-        raise OptionError(f"unknown llmiqa preset {name!r}{hint}; presets: {', '.join(names)}")
+        raise OptionError(f'unknown llmiqa preset {name!r}{hint}; presets: {", ".join(names)}')
     return user_preset_options(name)
 
 
@@ -106,8 +107,12 @@ def bad_user_preset(message: str, **_ignored):
 
 
 def _bad_preset_config(message: str) -> Dict[str, Any]:
-    return {'metric_opts': {'type': BAD_PRESET_ARCH, 'message': message}, 'metric_mode': 'NR',
-            'lower_better': False, 'score_range': '1, 7'}
+    return {
+        'metric_opts': {'type': BAD_PRESET_ARCH, 'message': message},
+        'metric_mode': 'NR',
+        'lower_better': False,
+        'score_range': '1, 7',
+    }
 
 
 def _add_user_presets(configs) -> None:
@@ -124,8 +129,9 @@ def _add_user_presets(configs) -> None:
         arch = configs.get(name, {}).get('metric_opts', {}).get('type')
         ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
         if name in configs and not ours:
-            warnings.warn(f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name',
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name', RuntimeWarning, stacklevel=3
+            )
             continue
         try:
             configs[name] = preset_config(name)

@@ -3,6 +3,7 @@
 An RLE here is ``{'size': [h, w], 'counts': str}``: the compressed COCO format with ``counts``
 decoded to text, which is also what SAM2's generator returns for ``output_mode='coco_rle'``.
 """
+
 from typing import Iterable, List, Mapping
 
 import numpy as np
@@ -18,10 +19,12 @@ def encode_masks(masks: Iterable[np.ndarray]) -> List[dict]:
             raise ValueError(f'a mask must be 2-D (H, W), got shape {mask.shape}')
         rle = mask_utils.encode(np.asfortranarray(mask != 0, dtype=np.uint8))
         counts = rle['counts']
-        rles.append({
-            'size': [int(s) for s in rle['size']],
-            'counts': counts.decode('ascii') if isinstance(counts, bytes) else counts,
-        })
+        rles.append(
+            {
+                'size': [int(s) for s in rle['size']],
+                'counts': counts.decode('ascii') if isinstance(counts, bytes) else counts,
+            }
+        )
     return rles
 
 

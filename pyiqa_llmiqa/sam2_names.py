@@ -3,6 +3,7 @@
 Read without importing sam2, so that options can be checked before SAM2 is loaded: the configs are
 found on disk beside the package, the hub ids in the source of ``sam2.build_sam``.
 """
+
 import ast
 import functools
 import importlib
@@ -33,13 +34,14 @@ def resolve_sam2_config(name: str) -> str:
     filename = name if name.endswith('.yaml') else name + '.yaml'
     if filename.startswith('configs/') and (root / filename).is_file():
         return filename
-    matches = [c for c in available_sam2_configs()
-               if c == 'configs/' + filename or c.rsplit('/', 1)[-1] == filename]
+    matches = [c for c in available_sam2_configs() if c == 'configs/' + filename or c.rsplit('/', 1)[-1] == filename]
     if len(matches) == 1:
         return matches[0]
-    raise ValueError(f'unknown SAM2 config {name!r}'
-                     + (f' (ambiguous: {matches})' if matches else '')
-                     + f'; the sam2 package ships: {", ".join(available_sam2_configs())}')
+    raise ValueError(
+        f'unknown SAM2 config {name!r}'
+        + (f' (ambiguous: {matches})' if matches else '')
+        + f'; the sam2 package ships: {", ".join(available_sam2_configs())}'
+    )
 
 
 @functools.lru_cache(maxsize=None)

@@ -4,6 +4,7 @@ The answer to "score in [1,...,K]" is one token. ``greedy`` reads it as greedy d
 argmax over the whole vocabulary); ``expectation`` takes the softmax over the K level tokens and
 returns the expected level (Q-Align's rule).
 """
+
 from dataclasses import dataclass
 from typing import List
 
@@ -62,9 +63,7 @@ def read_levels(logits: torch.Tensor, level_ids: List[List[int]], mode: str) -> 
     """Read quality levels from next-token ``logits`` (N, vocab)."""
     logits = logits.float()
     # A level spelled by several tokens has the probability of all of them together.
-    level_logits = torch.stack(
-        [torch.logsumexp(logits[:, variants], dim=-1) for variants in level_ids], dim=-1
-    )
+    level_logits = torch.stack([torch.logsumexp(logits[:, variants], dim=-1) for variants in level_ids], dim=-1)
     probabilities = level_logits.softmax(dim=-1)
     levels = torch.arange(1, len(level_ids) + 1, dtype=torch.float32, device=logits.device)
     if mode == 'expectation':

@@ -8,6 +8,7 @@ logits. So images whose longer side exceeds ``SEGMENT_MAX_SIDE`` (1024, SAM2's i
 segmented as a copy of that size, and the masks are scaled back by nearest neighbour: regions are
 still bounding boxes of the original image, measured in its pixels.
 """
+
 from typing import Tuple
 
 import numpy as np

@@ -12,6 +12,7 @@ Notes on sam2 1.1.0 that shape this module:
   needs sam2's compiled CUDA extension ``_C``; without it (always on CPU) sam2 warns once and
   skips the step. The generator never calls its own ``postprocess_small_regions``.
 """
+
 import hashlib
 import os
 from functools import cached_property
@@ -32,6 +33,7 @@ def _hub_checkpoint(model_id: str) -> tuple:
     """Return (config, local checkpoint path) for a sam2 hub id, from the HF cache or the hub."""
     config, filename = sam2_hub_models()[model_id]  # a known id: checked with the options
     from huggingface_hub import hf_hub_download
+
     try:
         return config, hf_hub_download(repo_id=model_id, filename=filename)
     except Exception as e:  # offline, no cache, network or auth errors
@@ -39,7 +41,8 @@ def _hub_checkpoint(model_id: str) -> tuple:
             f'could not load SAM2 checkpoint {model_id!r} ({filename}) from the Hugging Face hub '
             f'or its local cache: {type(e).__name__}: {e}\n'
             f'Fix: download it while online (`hf download {model_id} {filename}`), or pass '
-            f"segmenter={{'config': '{config}', 'checkpoint': '/path/to/{filename}'}}.") from e
+            f"segmenter={{'config': '{config}', 'checkpoint': '/path/to/{filename}'}}."
+        ) from e
 
 
 def read_sam2_checkpoint(checkpoint: Union[str, os.PathLike]) -> Mapping[str, torch.Tensor]:
@@ -61,8 +64,10 @@ def load_sam2_state(model: torch.nn.Module, state: Mapping[str, torch.Tensor], s
     expected = set(model.state_dict())
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
-        raise SegmenterLoadError(f'SAM2 checkpoint {source} does not match the model: {len(missing)} missing '
-                           f'key(s) {missing[:5]}, {len(unexpected)} unexpected key(s) {unexpected[:5]}')
+        raise SegmenterLoadError(
+            f'SAM2 checkpoint {source} does not match the model: {len(missing)} missing '
+            f'key(s) {missing[:5]}, {len(unexpected)} unexpected key(s) {unexpected[:5]}'
+        )
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:  # e.g. shape mismatch
@@ -80,9 +85,12 @@ class SAM2Segmenter(torch.nn.Module):
             ``options.PAPER_MASK_GENERATOR``, and ``autocast_dtype`` (see ``LeanMaskGenerator``).
     """
 
-    def __init__(self, segmenter: Union[str, Mapping[str, Any]] = DEFAULT_SEGMENTER,
-                 mask_generator: Optional[Mapping[str, Any]] = None,
-                 cache_dir: Optional[Union[str, os.PathLike]] = None):
+    def __init__(
+        self,
+        segmenter: Union[str, Mapping[str, Any]] = DEFAULT_SEGMENTER,
+        mask_generator: Optional[Mapping[str, Any]] = None,
+        cache_dir: Optional[Union[str, os.PathLike]] = None,
+    ):
         super().__init__()
         from .mask_cache import MaskCache
 
@@ -136,10 +144,11 @@ class SAM2Segmenter(torch.nn.Module):
         equal area keep SAM2's order. Images with a side over ``SEGMENT_MAX_SIDE`` are segmented
         at that size; their masks are scaled back to HxW.
         """
-        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3
-                and image.dtype == np.uint8):
-            raise ValueError('expected an HxWx3 uint8 RGB numpy array, got '
-                             f'{type(image).__name__} {getattr(image, "shape", "")} {getattr(image, "dtype", "")}')
+        if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
+            raise ValueError(
+                'expected an HxWx3 uint8 RGB numpy array, got '
+                f'{type(image).__name__} {getattr(image, "shape", "")} {getattr(image, "dtype", "")}'
+            )
         if self.cache is not None:
             cached = self.cache.get(image, self.settings)
             if cached is not None:
@@ -155,8 +164,10 @@ class SAM2Segmenter(torch.nn.Module):
         small = downscale(image)
         with torch.inference_mode():
             records = self.generator.generate(small)
-        masks = [seg.astype(bool) if isinstance(seg, np.ndarray) else decode_masks([seg])[0]
-                 for seg in (r['segmentation'] for r in records)]
+        masks = [
+            seg.astype(bool) if isinstance(seg, np.ndarray) else decode_masks([seg])[0]
+            for seg in (r['segmentation'] for r in records)
+        ]
         if small is not image:
             masks = [upscale_mask(mask, image.shape[:2]) for mask in masks]
         areas = np.array([int(m.sum()) for m in masks], dtype=np.int64)

@@ -9,6 +9,7 @@ A left-padded batch ``[pads][prefix][image][question]`` is reordered to
 ``[prefix][pads][image][question]``; the pads stay masked, every real token keeps its position,
 and the answer position stays the last one in every row.
 """
+
 import inspect
 from typing import Dict, List, Tuple
 
@@ -17,7 +18,15 @@ from transformers import DynamicCache
 
 # Families whose equivalence with the plain forward pass is checked in the tests.
 SUPPORTED_MODEL_TYPES = (
-    'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'llava_onevision', 'internvl', 'smolvlm', 'idefics3', 'gemma3', 'janus',
+    'qwen2_vl',
+    'qwen2_5_vl',
+    'qwen3_vl',
+    'llava_onevision',
+    'internvl',
+    'smolvlm',
+    'idefics3',
+    'gemma3',
+    'janus',
 )
 
 
@@ -52,7 +61,9 @@ class SharedPrefixForward:
         positions = torch.arange(length, device=mask.device)
         orders = []
         for pads in (length - mask.sum(dim=1)).tolist():
-            orders.append(torch.cat([positions[pads : pads + prefix_length], positions[:pads], positions[pads + prefix_length :]]))
+            orders.append(
+                torch.cat([positions[pads : pads + prefix_length], positions[:pads], positions[pads + prefix_length :]])
+            )
         order = torch.stack(orders)
         return {
             key: value.gather(1, order) if torch.is_tensor(value) and value.shape[:2] == mask.shape else value
@@ -73,12 +84,17 @@ class SharedPrefixForward:
         key = (str(prefix_ids.device), str(self.model.dtype), *prefix_ids.tolist())
         if key not in self._prefixes:
             output = self.model(
-                input_ids=prefix_ids[None], position_ids=prefix_positions, use_cache=True, logits_to_keep=1,
+                input_ids=prefix_ids[None],
+                position_ids=prefix_positions,
+                use_cache=True,
+                logits_to_keep=1,
             )
             cache = output['cache'] if 'cache' in output else output['past_key_values']
             self._prefixes[key] = [(k, v) for k, v, *_ in cache]
         layers = self._prefixes[key]
-        return DynamicCache(ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in layers])
+        return DynamicCache(
+            ddp_cache_data=[(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in layers]
+        )
 
     def __call__(self, inputs) -> torch.Tensor:
         """Logits (N, vocab) at the last position of each row of a left-padded processor batch."""
@@ -86,16 +102,18 @@ class SharedPrefixForward:
         inputs = self._reorder(inputs, prefix_length)
         positions = self._positions(inputs)
         batch = inputs['input_ids'].shape[0]
-        cache = self._prefix_cache(
-            inputs['input_ids'][0, :prefix_length], positions[..., :1, :prefix_length], batch
-        )
+        cache = self._prefix_cache(inputs['input_ids'][0, :prefix_length], positions[..., :1, :prefix_length], batch)
         rest = {
-            key: value[:, prefix_length:] if torch.is_tensor(value) and key != 'attention_mask'
-            and value.shape[:2] == inputs['attention_mask'].shape else value
+            key: value[:, prefix_length:]
+            if torch.is_tensor(value) and key != 'attention_mask' and value.shape[:2] == inputs['attention_mask'].shape
+            else value
             for key, value in inputs.items()
         }
         output = self.model(
-            **rest, position_ids=positions[..., prefix_length:], use_cache=True, logits_to_keep=1,
+            **rest,
+            position_ids=positions[..., prefix_length:],
+            use_cache=True,
+            logits_to_keep=1,
             **{self.cache_argument: cache},
         )
         return output.logits[:, -1, :].float()

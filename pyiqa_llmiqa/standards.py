@@ -10,6 +10,7 @@ user question that asks for one integer in [1, ..., K]. The paper defines:
 Users may supply their own level descriptions (best level first) for any K, with the ``word`` or
 ``sentence`` layout.
 """
+
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -30,13 +31,10 @@ WORD_LEVELS = {
 }
 SENTENCE_LEVELS = {
     7: (
-        'Perfect! The overall quality of the image is unparalleled, with every detail meeting the '
-        'highest standards.',
-        'Excellent! The overall quality of the image is excellent, with all aspects being exemplary '
-        'and without flaw.',
+        'Perfect! The overall quality of the image is unparalleled, with every detail meeting the highest standards.',
+        'Excellent! The overall quality of the image is excellent, with all aspects being exemplary and without flaw.',
         'Good! The overall quality of the image is good, and it is satisfactory in many aspects.',
-        'Fair! The overall quality of the image is fair. There are certain merits but also some '
-        'deficiencies.',
+        'Fair! The overall quality of the image is fair. There are certain merits but also some deficiencies.',
         'Bad! The overall quality of the image is bad, with noticeable shortcomings.',
         'Poor! The overall quality of the image is poor, with obvious defects.',
         'Very Bad! The overall quality of the image is very bad and hard to accept.',
@@ -70,20 +68,17 @@ def question(levels: int) -> str:
     )
 
 
-def build_standard(
-    name: str = 'word', levels: int = 7, level_descriptions: Optional[Sequence[str]] = None
-) -> Standard:
+def build_standard(name: str = 'word', levels: int = 7, level_descriptions: Optional[Sequence[str]] = None) -> Standard:
     """Return the standard ``name`` with ``levels`` levels.
 
     ``level_descriptions`` (best level first, one per level) replaces the paper's descriptions and
     makes any K in [2, 9] valid for the ``word`` and ``sentence`` layouts.
     """
     if name not in STANDARDS:
-        raise ValueError(f"standard must be one of {', '.join(STANDARDS)}; got {name!r}")
+        raise ValueError(f'standard must be one of {", ".join(STANDARDS)}; got {name!r}')
     if not isinstance(levels, int) or isinstance(levels, bool) or not MIN_LEVELS <= levels <= MAX_LEVELS:
         raise ValueError(
-            f'levels must be an integer from {MIN_LEVELS} to {MAX_LEVELS} (one digit token per '
-            f'level); got {levels!r}'
+            f'levels must be an integer from {MIN_LEVELS} to {MAX_LEVELS} (one digit token per level); got {levels!r}'
         )
     if name == 'number':
         if level_descriptions is not None:
@@ -95,8 +90,7 @@ def build_standard(
         descriptions = tuple(level_descriptions)
         if len(descriptions) != levels or not all(isinstance(d, str) and d.strip() for d in descriptions):
             raise ValueError(
-                f'level_descriptions must be {levels} non-empty strings, best level first; '
-                f'got {list(descriptions)!r}'
+                f'level_descriptions must be {levels} non-empty strings, best level first; got {list(descriptions)!r}'
             )
     else:
         table = WORD_LEVELS if name == 'word' else SENTENCE_LEVELS
@@ -110,7 +104,7 @@ def build_standard(
 
     listed = [f'{levels - i}: {text}' for i, text in enumerate(descriptions)]
     if name == 'word':
-        system = f"{_INTRO} {_GIVEN} {', '.join(listed)}. {_HIGHER} {_FORMAT}"
+        system = f'{_INTRO} {_GIVEN} {", ".join(listed)}. {_HIGHER} {_FORMAT}'
     else:
         system = '\n'.join([f'{_INTRO} {_GIVEN}', *listed, _HIGHER, _FORMAT])
     return Standard(name, levels, system, question(levels))

@@ -12,6 +12,7 @@ default ``llmiqa``) and any llmiqa options. An entry named like a built-in prese
 
 The file is read with yaml's safe loader; every error names the file and the line.
 """
+
 import os
 import re
 from dataclasses import dataclass

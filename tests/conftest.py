@@ -1,4 +1,5 @@
 """Shared fixtures: tiny random-weight backbones saved to disk and loaded like a user's model."""
+
 import os
 
 os.environ['HF_HUB_OFFLINE'] = '1'  # before anything imports huggingface_hub
@@ -63,7 +64,10 @@ def sam2_checkpoint(tmp_path_factory):
 
 # Lowered thresholds so random SAM2 weights return masks; few points keep it fast.
 SAM2_TEST_GENERATOR = {
-    'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0, 'box_nms_thresh': 1.0, 'points_per_side': 2,
+    'pred_iou_thresh': 0.0,
+    'stability_score_thresh': 0.0,
+    'box_nms_thresh': 1.0,
+    'points_per_side': 2,
 }
 
 
@@ -92,6 +96,6 @@ def shapes_image(height=192, width=256):
     image = np.full((height, width, 3), (40, 120, 60), np.uint8)
     image[20:100, 30:120] = (220, 30, 30)
     yy, xx = np.mgrid[:height, :width]
-    image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45 ** 2] = (30, 40, 210)
+    image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45**2] = (30, 40, 210)
     image[150:180, 20:90] = (240, 230, 40)
     return image

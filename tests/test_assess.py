@@ -1,5 +1,6 @@
 """What ``assess`` does between the segmenter and the model, with a stand-in for the model's answer:
 per-image fallbacks, the whole image bounded before the processor, fusion of the crops' levels."""
+
 import numpy as np
 import pyiqa
 import pytest
@@ -60,7 +61,9 @@ def test_fallbacks_are_counted_per_image_and_in_total(metric, answers):
     # first: whole image (mean red 127.5) -> 4; left half (red) -> fallback, 5; complement (black) -> 2
     assert first.global_score == 4.0
     assert [(r.kind, r.bbox, r.area, r.score) for r in first.regions] == [
-        ('mask', (0, 0, 20, 40), 800, 5.0), ('complement', (20, 0, 20, 40), 800, 2.0)]
+        ('mask', (0, 0, 20, 40), 800, 5.0),
+        ('complement', (20, 0, 20, 40), 800, 2.0),
+    ]
     assert first.local_score == pytest.approx((800 * 5 + 800 * 2) / 1600)
     assert first.score == pytest.approx(0.5 * 4 + 0.5 * 3.5)
     assert (first.n_masks, first.n_kept, first.fallbacks, first.note) == (1, 1, 1, '')
@@ -84,8 +87,9 @@ def test_return_masks_adds_each_regions_mask_as_coco_rle(metric, answers, monkey
     monkeypatch.setattr(metric.net.options, 'return_masks', True)
     assessment = metric.net.assess([_half_red()])[0]
     left, rest = assessment.regions
-    decoded = [coco.decode({'size': r.mask['size'], 'counts': r.mask['counts'].encode()}).astype(bool)
-               for r in (left, rest)]
+    decoded = [
+        coco.decode({'size': r.mask['size'], 'counts': r.mask['counts'].encode()}).astype(bool) for r in (left, rest)
+    ]
     expected = np.zeros((40, 40), dtype=bool)
     expected[:, :20] = True
     assert np.array_equal(decoded[0], expected) and np.array_equal(decoded[1], ~expected)

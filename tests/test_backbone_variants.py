@@ -2,6 +2,7 @@
 a chat template with no system role (the standard goes before the question in the user's turn),
 and a tokenizer with distinct " 1".." 9" tokens (both spellings count for a level). The expected
 scores come from a second route: the hand-written prompt through transformers directly."""
+
 import pyiqa
 import pytest
 import torch
@@ -53,17 +54,19 @@ def test_a_template_that_drops_the_system_message_gets_the_same(no_system):
     processor = AutoProcessor.from_pretrained(no_system)
     # the same format, but a system message is silently left out instead of refused
     processor.chat_template = processor.chat_template.replace(
-        "{{ raise_exception('System role not supported') }}", '').replace(
-        '{% for message in messages %}', "{% for message in messages if message['role'] != 'system' %}")
+        "{{ raise_exception('System role not supported') }}", ''
+    ).replace('{% for message in messages %}', "{% for message in messages if message['role'] != 'system' %}")
     assert 'SYSTEM' not in processor.apply_chat_template(
-        [{'role': 'system', 'content': 'SYSTEM'}, {'role': 'user', 'content': 'hi'}], tokenize=False)
+        [{'role': 'system', 'content': 'SYSTEM'}, {'role': 'user', 'content': 'hi'}], tokenize=False
+    )
     expected = f'{USER_TURN}{STANDARD.system_prompt}\n{STANDARD.question}{ANSWER}'
     assert render_prompt(processor, STANDARD.system_prompt, STANDARD.question) == expected
 
 
 def test_no_system_model_scores_what_the_hand_written_prompt_gives(no_system, picture):
-    metric = pyiqa.create_metric('llmiqa_global', backbone=no_system, device='cpu', score_mode='expectation',
-                                 share_prefix=False)
+    metric = pyiqa.create_metric(
+        'llmiqa_global', backbone=no_system, device='cpu', score_mode='expectation', share_prefix=False
+    )
     prompt = f'{USER_TURN}{STANDARD.system_prompt}\n{STANDARD.question}{ANSWER}'
     logits, tokenizer = _direct_logits(no_system, prompt, picture)
     ids = [tokenizer.convert_tokens_to_ids(str(level)) for level in range(1, 8)]
@@ -72,9 +75,10 @@ def test_no_system_model_scores_what_the_hand_written_prompt_gives(no_system, pi
 
 
 def test_spaced_digit_tokens_add_to_their_level(spaced, picture, monkeypatch):
-    metric = pyiqa.create_metric('llmiqa_global', backbone=spaced, device='cpu', score_mode='expectation',
-                                 share_prefix=False)
-    prompt = (f'<|im_start|>system\n{STANDARD.system_prompt}<|im_end|>\n{USER_TURN}{STANDARD.question}{ANSWER}')
+    metric = pyiqa.create_metric(
+        'llmiqa_global', backbone=spaced, device='cpu', score_mode='expectation', share_prefix=False
+    )
+    prompt = f'<|im_start|>system\n{STANDARD.system_prompt}<|im_end|>\n{USER_TURN}{STANDARD.question}{ANSWER}'
     assert metric.net.prompt == prompt
     logits, tokenizer = _direct_logits(spaced, prompt, picture)
     added = tokenizer.get_added_vocab()

@@ -1,4 +1,5 @@
 """Every supported family loads through the user's path and scores, in both score modes."""
+
 import numpy as np
 import pyiqa
 import pytest

@@ -3,6 +3,7 @@
 Each file of the corpus (pyiqa_llmiqa.testing.bad_files) is either scored -- with exactly the score
 of a file whose pixels load the same -- or refused with an error that names the file and the reason.
 """
+
 import csv
 import json
 import os
@@ -16,10 +17,10 @@ import pyiqa
 import pytest
 import torch
 import yaml
+from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from conftest import SAM2_TEST_GENERATOR
 from pyiqa_llmiqa import cli
 from pyiqa_llmiqa.bench.store import read_records
 from pyiqa_llmiqa.errors import ImageLoadError, InputError
@@ -51,8 +52,16 @@ def metric(digit_backbone):
 
 
 def _options(backbone):
-    return ['--metric', 'llmiqa_global', '--opt', f'backbone={backbone}', '--opt', 'score_mode=expectation',
-            '--device', 'cpu']
+    return [
+        '--metric',
+        'llmiqa_global',
+        '--opt',
+        f'backbone={backbone}',
+        '--opt',
+        'score_mode=expectation',
+        '--device',
+        'cpu',
+    ]
 
 
 def _check_outcomes(cases, scores, errors):
@@ -110,17 +119,21 @@ def test_pil_images_are_converted_like_files(metric, data_root):
         assert metric(rgba).item() == metric(str(corpus / 'rgb.png')).item()
 
 
-@pytest.mark.parametrize('tensor, reason', [
-    (torch.full((1, 3, 32, 32), float('nan')), 'NaN'),
-    (torch.rand(1, 3, 32, 32) * 2, 'must lie in [0, 1]'),
-    (torch.rand(1, 3, 32, 32) - 0.5, 'must lie in [0, 1]'),
-    (torch.rand(3, 32, 32), 'shape (N, 3, H, W)'),
-    (torch.rand(1, 4, 32, 32), 'shape (N, 3, H, W)'),
-    (torch.rand(1, 1, 3, 32, 32), 'shape (N, 3, H, W)'),
-    (torch.zeros(0, 3, 32, 32), 'empty'),
-    (torch.randint(0, 255, (1, 3, 32, 32), dtype=torch.uint8), 'float tensor'),
-    (np.random.rand(1, 3, 32, 32), 'got ndarray'),
-], ids=['nan', 'above_1', 'below_0', '3d', '4_channels', '5d', 'empty', 'uint8', 'numpy'])
+@pytest.mark.parametrize(
+    'tensor, reason',
+    [
+        (torch.full((1, 3, 32, 32), float('nan')), 'NaN'),
+        (torch.rand(1, 3, 32, 32) * 2, 'must lie in [0, 1]'),
+        (torch.rand(1, 3, 32, 32) - 0.5, 'must lie in [0, 1]'),
+        (torch.rand(3, 32, 32), 'shape (N, 3, H, W)'),
+        (torch.rand(1, 4, 32, 32), 'shape (N, 3, H, W)'),
+        (torch.rand(1, 1, 3, 32, 32), 'shape (N, 3, H, W)'),
+        (torch.zeros(0, 3, 32, 32), 'empty'),
+        (torch.randint(0, 255, (1, 3, 32, 32), dtype=torch.uint8), 'float tensor'),
+        (np.random.rand(1, 3, 32, 32), 'got ndarray'),
+    ],
+    ids=['nan', 'above_1', 'below_0', '3d', '4_channels', '5d', 'empty', 'uint8', 'numpy'],
+)
 def test_bad_tensors_are_refused_with_the_reason(metric, tensor, reason):
     with pytest.raises(InputError) as error:
         metric(tensor)
@@ -150,8 +163,14 @@ def test_score_command_over_a_folder_with_bad_files(cases, data_root, digit_back
 def _write_dataset(root: Path, names) -> Path:
     with open(root / 'meta_info.csv', 'w', newline='') as handle:
         csv.writer(handle).writerows([('img_name', 'mos'), *((name, 3.0 + i % 3) for i, name in enumerate(names))])
-    options = {'bad_inputs': {'name': 'BadInputs', 'type': 'GeneralNRDataset', 'dataroot_target': str(root),
-                              'meta_info_file': str(root / 'meta_info.csv')}}
+    options = {
+        'bad_inputs': {
+            'name': 'BadInputs',
+            'type': 'GeneralNRDataset',
+            'dataroot_target': str(root),
+            'meta_info_file': str(root / 'meta_info.csv'),
+        }
+    }
     path = root / 'bad_inputs.yml'
     path.write_text(yaml.safe_dump(options))
     return path
@@ -161,8 +180,21 @@ def test_bench_scores_the_good_files_and_records_why_the_bad_failed(cases, data_
     names = [f'corpus/{case.name}' for case in cases] + ['huge/huge.png']
     dataset = _write_dataset(data_root, names)
     out = tmp_path / 'out'
-    assert cli.main(['bench', '--dataset', str(dataset), '--metrics', 'llmiqa_global', '--out', str(out),
-                     *_options(digit_backbone)[2:]]) == 0
+    assert (
+        cli.main(
+            [
+                'bench',
+                '--dataset',
+                str(dataset),
+                '--metrics',
+                'llmiqa_global',
+                '--out',
+                str(out),
+                *_options(digit_backbone)[2:],
+            ]
+        )
+        == 0
+    )
     (results,) = (out / 'predictions' / 'bad_inputs').glob('llmiqa_global-*.jsonl')
     records = {r['image']: r for r in read_records(results)}
     assert set(records) == set(names)
@@ -205,11 +237,26 @@ def _memory_limit():
 def test_huge_and_tiny_images_mix_grained_in_bounded_memory(data_root, digit_backbone, sam2_checkpoint):
     """12000x9000 and 1x1 with the real SAM2 segmenter, in a process capped at 8 GB of address space."""
     generator = {**SAM2_TEST_GENERATOR, 'points_per_side': 1}
-    options = [f'backbone={digit_backbone}', 'segmenter.config=sam2.1_hiera_t',
-               f'segmenter.checkpoint={sam2_checkpoint}', *(f'mask_generator.{k}={v}' for k, v in generator.items())]
-    command = [sys.executable, '-m', 'pyiqa_llmiqa.cli', 'score', str(data_root / 'huge' / 'huge.png'),
-               str(data_root / 'corpus' / 'one_pixel.png'), '--metric', 'llmiqa', '--json', '--device', 'cpu',
-               *(a for o in options for a in ('--opt', o))]
+    options = [
+        f'backbone={digit_backbone}',
+        'segmenter.config=sam2.1_hiera_t',
+        f'segmenter.checkpoint={sam2_checkpoint}',
+        *(f'mask_generator.{k}={v}' for k, v in generator.items()),
+    ]
+    command = [
+        sys.executable,
+        '-m',
+        'pyiqa_llmiqa.cli',
+        'score',
+        str(data_root / 'huge' / 'huge.png'),
+        str(data_root / 'corpus' / 'one_pixel.png'),
+        '--metric',
+        'llmiqa',
+        '--json',
+        '--device',
+        'cpu',
+        *(a for o in options for a in ('--opt', o)),
+    ]
     env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'CUDA_VISIBLE_DEVICES': ''}
     done = subprocess.run(command, capture_output=True, text=True, env=env, preexec_fn=_memory_limit, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -1,4 +1,5 @@
 """`pyiqa-llmiqa bench`: the table, resuming, sharding over processes, failures, stale results."""
+
 import csv
 import json
 import os
@@ -38,16 +39,37 @@ def dataset_yaml(tmp_path_factory):
     rows.append((CORRUPT, 2.5))
     with open(root / 'meta_info.csv', 'w', newline='') as handle:
         csv.writer(handle).writerows([('img_name', 'mos'), *rows])
-    options = {'blurset': {'name': 'BlurSet', 'type': 'GeneralNRDataset',
-                           'dataroot_target': str(root / 'images'), 'meta_info_file': str(root / 'meta_info.csv')}}
+    options = {
+        'blurset': {
+            'name': 'BlurSet',
+            'type': 'GeneralNRDataset',
+            'dataroot_target': str(root / 'images'),
+            'meta_info_file': str(root / 'meta_info.csv'),
+        }
+    }
     path = root / 'blurset.yml'
     path.write_text(yaml.safe_dump(options))
     return path
 
 
 def bench_args(dataset_yaml, backbone, out, *extra):
-    return ['bench', '--dataset', str(dataset_yaml), '--metrics', 'llmiqa_global', 'piqe', '--out', str(out),
-            '--opt', f'backbone={backbone}', '--opt', 'score_mode=expectation', '--device', 'cpu', *extra]
+    return [
+        'bench',
+        '--dataset',
+        str(dataset_yaml),
+        '--metrics',
+        'llmiqa_global',
+        'piqe',
+        '--out',
+        str(out),
+        '--opt',
+        f'backbone={backbone}',
+        '--opt',
+        'score_mode=expectation',
+        '--device',
+        'cpu',
+        *extra,
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -95,8 +117,11 @@ def test_table_matches_correlations_of_the_json_lines(first_run):
         scored = [r for r in read_records(jsonl(first_run, metric)) if 'score' in r]
         pred = [sign * r['score'] for r in scored]
         mos = [r['mos'] for r in scored]
-        expected = {'srcc': stats.spearmanr(pred, mos)[0], 'plcc': stats.pearsonr(pred, mos)[0],
-                    'krcc': stats.kendalltau(pred, mos)[0]}
+        expected = {
+            'srcc': stats.spearmanr(pred, mos)[0],
+            'plcc': stats.pearsonr(pred, mos)[0],
+            'krcc': stats.kendalltau(pred, mos)[0],
+        }
         row = rows[metric]
         assert (int(row['n']), int(row['failed']), int(row['missing'])) == (len(BLURS), 1, 0)
         for name, value in expected.items():
@@ -146,8 +171,7 @@ def test_rerun_scores_only_what_a_cut_file_lost(first_run, dataset_yaml, digit_b
     assert table(out) == table(first_run)
 
 
-def test_interrupted_run_keeps_what_it_scored(first_run, dataset_yaml, digit_backbone, tmp_path, loads,
-                                             monkeypatch):
+def test_interrupted_run_keeps_what_it_scored(first_run, dataset_yaml, digit_backbone, tmp_path, loads, monkeypatch):
     out = tmp_path / 'out'
     spy = runner.load_image
 
@@ -194,15 +218,26 @@ def test_retry_failed_scores_the_failed_again(first_run, dataset_yaml, digit_bac
 
 def test_two_processes_give_the_numbers_of_one(first_run, dataset_yaml, digit_backbone, tmp_path):
     out = tmp_path / 'out'
-    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2',
-               '-m', 'pyiqa_llmiqa.cli', *bench_args(dataset_yaml, digit_backbone, out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    command = [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        '--standalone',
+        '--nproc_per_node',
+        '2',
+        '-m',
+        'pyiqa_llmiqa.cli',
+        *bench_args(dataset_yaml, digit_backbone, out),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, 'HF_HUB_OFFLINE': '1'}
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for metric in ('llmiqa_global', 'piqe'):
         two, one = read_records(jsonl(out, metric)), read_records(jsonl(first_run, metric))
         assert [(r['image'], r['mos'], r.get('error')) for r in two] == [
-            (r['image'], r['mos'], r.get('error')) for r in one]
+            (r['image'], r['mos'], r.get('error')) for r in one
+        ]
         # torchrun runs one thread per process: floating-point sums may differ in the last bits
         scores = [[r['score'] for r in run if 'score' in r] for run in (two, one)]
         assert scores[0] == pytest.approx(scores[1], rel=1e-6)
@@ -238,8 +273,22 @@ def test_shipped_options_name_the_five_data_sets():
 
 
 def test_missing_data_says_what_to_download(tmp_path, capsys):
-    assert cli.main(['bench', '--dataset', 'spaq', '--metrics', 'piqe', '--out', str(tmp_path / 'out'),
-                     '--data-root', str(tmp_path / 'nowhere')]) == 2
+    assert (
+        cli.main(
+            [
+                'bench',
+                '--dataset',
+                'spaq',
+                '--metrics',
+                'piqe',
+                '--out',
+                str(tmp_path / 'out'),
+                '--data-root',
+                str(tmp_path / 'nowhere'),
+            ]
+        )
+        == 2
+    )
     message = capsys.readouterr().err
     assert 'meta_info_SPAQDataset.csv not found' in message and 'hf download' in message and 'spaq.tgz' in message
     agiqa = Path(__file__).resolve().parents[1] / 'options' / 'agiqa3k.yml'
@@ -298,8 +347,9 @@ def test_download_fetches_a_missing_pyiqa_data_set_through_pyiqa(tmp_path, monke
         Image.new('RGB', (32, 24), (40 * i, 90, 200)).save(served / 'koniq10k' / '512x384' / f'{i}.jpg')
     with tarfile.open(served / 'koniq10k.tgz', 'w:gz') as archive:
         archive.add(served / 'koniq10k', arcname='koniq10k')
-    meta_info = 'img_name,mos,std,official_split\n' + ''.join(f'{i}.jpg,{10 * i + 5},1,{s}\n'
-                                                              for i, s in enumerate(splits))
+    meta_info = 'img_name,mos,std,official_split\n' + ''.join(
+        f'{i}.jpg,{10 * i + 5},1,{s}\n' for i, s in enumerate(splits)
+    )
     calls = []
 
     def hub(repo_id, repo_type, local_dir, allow_patterns=None, **kwargs):
@@ -317,8 +367,10 @@ def test_download_fetches_a_missing_pyiqa_data_set_through_pyiqa(tmp_path, monke
         load_datasets(['koniq10k'], str(root))
     assert calls == []
     (koniq,) = load_datasets(['koniq10k'], str(root), download=True)
-    assert calls == [('chaofengc/IQA-PyTorch-Datasets-metainfo', None),
-                     ('chaofengc/IQA-PyTorch-Datasets', 'koniq10k.tgz')]
+    assert calls == [
+        ('chaofengc/IQA-PyTorch-Datasets-metainfo', None),
+        ('chaofengc/IQA-PyTorch-Datasets', 'koniq10k.tgz'),
+    ]
     assert [(item.name, item.mos) for item in koniq.items] == [('1.jpg', 15.0), ('2.jpg', 25.0)]
     assert all(item.path.is_file() for item in koniq.items)
     load_datasets(['koniq10k'], str(root), download=True)

@@ -3,6 +3,7 @@
 The options are read from the ``LLMIQAOptions`` dataclass, so a new option fails
 ``test_every_option_is_classified`` until it is given values here and a side: changes a score or not.
 """
+
 import dataclasses
 
 import pytest
@@ -18,10 +19,15 @@ from pyiqa_llmiqa.options import LLMIQAOptions
 SCORE_NEUTRAL = {'mask_cache_dir', 'return_masks'}
 
 _names = st.text(alphabet='abcdefghijklmnopqrstuvwxyz0123456789-_', min_size=1, max_size=12)
-_descriptions = st.lists(st.text(alphabet='abcdefghij ', min_size=1, max_size=8).filter(str.strip),
-                         min_size=7, max_size=7)
-_small_mapping = st.dictionaries(st.sampled_from(['max_pixels', 'attn_implementation', 'revision']),
-                                 st.one_of(st.integers(1, 10 ** 6), _names), min_size=1, max_size=2)
+_descriptions = st.lists(
+    st.text(alphabet='abcdefghij ', min_size=1, max_size=8).filter(str.strip), min_size=7, max_size=7
+)
+_small_mapping = st.dictionaries(
+    st.sampled_from(['max_pixels', 'attn_implementation', 'revision']),
+    st.one_of(st.integers(1, 10**6), _names),
+    min_size=1,
+    max_size=2,
+)
 
 # Valid values of each option (with the preset's other options left as they are).
 VALUES = {
@@ -39,14 +45,22 @@ VALUES = {
     'processor_kwargs': _small_mapping,
     'mix_grained': st.just(False),
     # options are checked when resolved: SAM2 hub ids and configs that sam2 knows, generator values of their type
-    'segmenter': st.one_of(st.sampled_from(['facebook/sam2.1-hiera-tiny', 'facebook/sam2.1-hiera-small',
-                                            'facebook/sam2.1-hiera-base-plus']),
-                           st.builds(lambda c, p: {'config': c, 'checkpoint': f'/models/{p}.pt'},
-                                     st.sampled_from(['sam2.1_hiera_t', 'sam2.1_hiera_s', 'sam2.1_hiera_l']), _names)),
+    'segmenter': st.one_of(
+        st.sampled_from(
+            ['facebook/sam2.1-hiera-tiny', 'facebook/sam2.1-hiera-small', 'facebook/sam2.1-hiera-base-plus']
+        ),
+        st.builds(
+            lambda c, p: {'config': c, 'checkpoint': f'/models/{p}.pt'},
+            st.sampled_from(['sam2.1_hiera_t', 'sam2.1_hiera_s', 'sam2.1_hiera_l']),
+            _names,
+        ),
+    ),
     'mask_generator': st.one_of(
-        st.fixed_dictionaries({}, optional={'pred_iou_thresh': st.floats(0.01, 0.89),
-                                            'stability_score_thresh': st.floats(0.01, 0.79)}).filter(bool),
-        st.fixed_dictionaries({'points_per_side': st.integers(1, 7)})),
+        st.fixed_dictionaries(
+            {}, optional={'pred_iou_thresh': st.floats(0.01, 0.89), 'stability_score_thresh': st.floats(0.01, 0.79)}
+        ).filter(bool),
+        st.fixed_dictionaries({'points_per_side': st.integers(1, 7)}),
+    ),
     'mask_cache_dir': _names.map(lambda n: f'/tmp/{n}'),
     'min_region_area': st.floats(0.0, 0.5).filter(lambda v: v != 0.001),
     'complement': st.just(False),
@@ -94,18 +108,42 @@ def test_two_different_values_of_a_score_option_give_two_keys(name, data):
 
 # The SAM2 settings of the paper's appendix, Table 2 (everything else keeps sam2's default).
 TABLE_2 = {
-    'points_per_side': 8, 'points_per_batch': 128, 'pred_iou_thresh': 0.9, 'stability_score_thresh': 0.8,
-    'stability_score_offset': 0.7, 'crop_n_layers': 0, 'box_nms_thresh': 0.9, 'crop_n_points_downscale_factor': 1.2,
-    'min_mask_region_area': 1000, 'use_m2m': False, 'output_mode': 'coco_rle',
+    'points_per_side': 8,
+    'points_per_batch': 128,
+    'pred_iou_thresh': 0.9,
+    'stability_score_thresh': 0.8,
+    'stability_score_offset': 0.7,
+    'crop_n_layers': 0,
+    'box_nms_thresh': 0.9,
+    'crop_n_points_downscale_factor': 1.2,
+    'min_mask_region_area': 1000,
+    'use_m2m': False,
+    'output_mode': 'coco_rle',
 }
 # The defaults of the options reference (docs/options.md).
 DOCUMENTED_DEFAULTS = {
-    'backbone': 'Qwen/Qwen2.5-VL-7B-Instruct', 'standard': 'word', 'levels': 7, 'level_descriptions': None,
-    'score_mode': 'greedy', 'dtype': 'auto', 'batch_size': None, 'share_prefix': True, 'quantization': None,
-    'trust_remote_code': False, 'model_kwargs': {}, 'processor_kwargs': {}, 'mix_grained': True,
-    'segmenter': 'facebook/sam2.1-hiera-large', 'mask_generator': TABLE_2, 'mask_cache_dir': None,
-    'min_region_area': 0.001, 'complement': True, 'global_weight': 0.5, 'mask_count_max': None,
-    'mask_count_weight': 1 / 3, 'return_masks': False,
+    'backbone': 'Qwen/Qwen2.5-VL-7B-Instruct',
+    'standard': 'word',
+    'levels': 7,
+    'level_descriptions': None,
+    'score_mode': 'greedy',
+    'dtype': 'auto',
+    'batch_size': None,
+    'share_prefix': True,
+    'quantization': None,
+    'trust_remote_code': False,
+    'model_kwargs': {},
+    'processor_kwargs': {},
+    'mix_grained': True,
+    'segmenter': 'facebook/sam2.1-hiera-large',
+    'mask_generator': TABLE_2,
+    'mask_cache_dir': None,
+    'min_region_area': 0.001,
+    'complement': True,
+    'global_weight': 0.5,
+    'mask_count_max': None,
+    'mask_count_weight': 1 / 3,
+    'return_masks': False,
 }
 
 
@@ -146,8 +184,9 @@ def test_pyiqa_metrics_keys_follow_their_options():
     # values JSON has no type for are keyed by their text
     from pathlib import Path
 
-    assert dataclasses.replace(spec, options={'p': Path('/x')}).key({}) == \
-        dataclasses.replace(spec, options={'p': '/x'}).key({})
+    assert dataclasses.replace(spec, options={'p': Path('/x')}).key({}) == dataclasses.replace(
+        spec, options={'p': '/x'}
+    ).key({})
 
 
 def test_the_preprocessings_order_does_not_matter():
@@ -180,7 +219,7 @@ def test_specs_of_pyiqa_and_llmiqa_metrics():
     assert llmiqa.is_llmiqa and llmiqa.lower_better is False and llmiqa.overrides == {'levels': 5}
     assert llmiqa.options == {**LLMIQAOptions(levels=5).to_dict(), 'mix_grained': True}
     assert [s.name for s in metric_specs(['niqe', 'llmiqa', 'niqe'], {})] == ['niqe', 'llmiqa']
-    with pytest.raises(ValueError, match="^unknown metric 'nique'; did you mean unique, niqe, ilniqe, piqe, liqe\?$"):
+    with pytest.raises(ValueError, match=r"^unknown metric 'nique'; did you mean unique, niqe, ilniqe, piqe, liqe\?$"):
         metric_spec('nique', {})
     with pytest.raises(ValueError, match='psnr is a FR metric; bench scores no-reference metrics'):
         metric_spec('psnr', {})

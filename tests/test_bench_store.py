@@ -1,5 +1,6 @@
 """bench's results on disk and the figures read back from them, with no model: records are written
 as a run writes them, and the correlations are worked out by hand."""
+
 import csv
 import json
 import math
@@ -32,7 +33,13 @@ def _store(out, spec, dataset, scores):
     store = result_store(out, spec, dataset)
     with store.appender(0) as append:
         for item, score in zip(dataset.items, scores):
-            append({'image': item.name, 'mos': item.mos, **({'error': score} if isinstance(score, str) else {'score': score})})
+            append(
+                {
+                    'image': item.name,
+                    'mos': item.mos,
+                    **({'error': score} if isinstance(score, str) else {'score': score}),
+                }
+            )
     store.merge([item.name for item in dataset.items])
     return store
 
@@ -43,9 +50,15 @@ def test_the_store_lives_under_predictions_dataset_metric_key(tmp_path):
     assert store.path == tmp_path / 'predictions' / 'toy' / f'niqe-{spec.key({})}.jsonl'
 
 
-@pytest.mark.parametrize('metric_lower, mos_lower, turned', [
-    (False, False, False), (True, False, True), (False, True, True), (True, True, False),
-])
+@pytest.mark.parametrize(
+    'metric_lower, mos_lower, turned',
+    [
+        (False, False, False),
+        (True, False, True),
+        (False, True, True),
+        (True, True, False),
+    ],
+)
 def test_the_sign_is_turned_once_when_exactly_one_side_is_lower_better(tmp_path, metric_lower, mos_lower, turned):
     mos = [1.0, 2.0, 3.0, 4.0]
     scores = [10.0, 30.0, 20.0, 40.0]  # ranks 1 3 2 4 against 1 2 3 4
@@ -85,8 +98,19 @@ def test_tables_by_hand(tmp_path):
     write_long_csv([row], tmp_path / 'l.csv')
     with open(tmp_path / 'l.csv', newline='') as handle:
         header, line = list(csv.reader(handle))
-    assert header == ['metric', 'dataset', 'key', 'n', 'failed', 'missing', 'srcc', 'plcc', 'krcc', 'plcc_fitted',
-                      'note']
+    assert header == [
+        'metric',
+        'dataset',
+        'key',
+        'n',
+        'failed',
+        'missing',
+        'srcc',
+        'plcc',
+        'krcc',
+        'plcc_fitted',
+        'note',
+    ]
     assert line[:6] == ['niqe', 'toy', spec.key({}), '4', '0', '0']
     assert [float(v) for v in line[6:9]] == pytest.approx([1.0, 1.0, 1.0])
     table = markdown([row]).splitlines()
@@ -136,7 +160,10 @@ def test_options_file_says_what_the_key_stands_for(tmp_path):
     store = ResultStore(tmp_path / 'deep' / 'er', 'm-k')
     store.write_options({'metric': 'm', 'path': tmp_path})
     store.write_options({'metric': 'm', 'path': tmp_path})  # again: the folder is there already
-    assert json.loads((tmp_path / 'deep' / 'er' / 'm-k.options.json').read_text()) == {'metric': 'm', 'path': str(tmp_path)}
+    assert json.loads((tmp_path / 'deep' / 'er' / 'm-k.options.json').read_text()) == {
+        'metric': 'm',
+        'path': str(tmp_path),
+    }
 
 
 def test_score_item_records_the_score_or_why_not(tmp_path):
@@ -150,8 +177,11 @@ def test_score_item_records_the_score_or_why_not(tmp_path):
         seen.append(image)
         return {'score': 4.0}
 
-    assert score_item(score, Item('g.png', good, 3.5), lambda im: im.resize((1, 1))) == \
-        {'image': 'g.png', 'mos': 3.5, 'score': 4.0}
+    assert score_item(score, Item('g.png', good, 3.5), lambda im: im.resize((1, 1))) == {
+        'image': 'g.png',
+        'mos': 3.5,
+        'score': 4.0,
+    }
     assert seen[0].size == (1, 1)  # the data set's transform came first
     missing = score_item(score, Item('m.png', tmp_path / 'm.png', 1.0), lambda im: im)
     assert missing == {'image': 'm.png', 'mos': 1.0, 'error': f'{tmp_path / "m.png"}: no such file'}
@@ -175,13 +205,16 @@ def test_pyiqa_csv_rounds_to_four_places_and_leaves_missing_cells_empty(tmp_path
     from pyiqa_llmiqa.bench.report import Row
 
     figures = {'plcc': 0.123456, 'srcc': -0.5, 'krcc': 1 / 3, 'plcc_fitted': math.nan}
-    rows = [Row('m1', 'A', 'k1', [1.0], [2.0], 0, 0, False, figures),
-            Row('m1', 'B', 'k2', [1.0], [2.0], 1, 2, False, figures),
-            Row('m2', 'A', 'k3', [], [], 0, 3, False, figures)]
+    rows = [
+        Row('m1', 'A', 'k1', [1.0], [2.0], 0, 0, False, figures),
+        Row('m1', 'B', 'k2', [1.0], [2.0], 1, 2, False, figures),
+        Row('m2', 'A', 'k3', [], [], 0, 3, False, figures),
+    ]
     write_pyiqa_csv(rows, tmp_path / 'b.csv')
     assert (tmp_path / 'b.csv').read_text().splitlines() == [
         'Metric name,A(PLCC/SRCC/KRCC),B(PLCC/SRCC/KRCC)',
         'm1,0.1235/-0.5/0.3333,0.1235/-0.5/0.3333',
-        'm2,0.1235/-0.5/0.3333,']
+        'm2,0.1235/-0.5/0.3333,',
+    ]
     write_long_csv(rows[1:2], tmp_path / 'l.csv')
     assert (tmp_path / 'l.csv').read_text().splitlines()[1] == 'm1,B,k2,1,1,2,-0.5,0.123456,0.3333333333333333,nan,'

@@ -1,4 +1,5 @@
 """Tests for pyiqa_llmiqa.bench.ceiling (the paper's Table 1) and the ``ceiling`` subcommand."""
+
 import json
 import math
 from pathlib import Path
@@ -12,16 +13,12 @@ from pyiqa_llmiqa.bench.ceiling import RULES, ceiling, ceiling_table, plot_ceili
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
-
-
-
-
 # --- quantize by hand -------------------------------------------------------
+
 
 def test_equal_width_by_hand():
     # K (m - 0) / 6 = m / 2 for K = 3: 0, .5, 1, 1.5, 2, 2.5, 3 -> ceil, at least 1
-    np.testing.assert_array_equal(quantize([0, 1, 2, 3, 4, 5, 6], 3, 'equal_width'),
-                                  [1, 1, 1, 2, 2, 3, 3])
+    np.testing.assert_array_equal(quantize([0, 1, 2, 3, 4, 5, 6], 3, 'equal_width'), [1, 1, 1, 2, 2, 3, 3])
     assert quantize([0, 1, 2, 3, 4, 5, 6], 3).tolist() == [1, 1, 1, 2, 2, 3, 3]  # the default
 
 
@@ -80,15 +77,18 @@ def test_ceiling_table_shape_and_order():
     assert values == sorted(values)  # more levels, higher ceiling (here)
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(mos=[1, 2, 3], levels=1), 'at least 2'),
-    (dict(mos=[1, 2, 3], levels=2.5), 'integer'),
-    (dict(mos=[1, 2, 3], levels=True), 'integer'),
-    (dict(mos=[1, 2, 3], levels=3, rule='floor'), 'rule must be one of'),
-    (dict(mos=[4, 4, 4], levels=3), 'all MOS values are equal'),
-    (dict(mos=[1, float('nan'), 3], levels=3), 'NaN'),
-    (dict(mos=[], levels=3), 'non-empty'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(mos=[1, 2, 3], levels=1), 'at least 2'),
+        (dict(mos=[1, 2, 3], levels=2.5), 'integer'),
+        (dict(mos=[1, 2, 3], levels=True), 'integer'),
+        (dict(mos=[1, 2, 3], levels=3, rule='floor'), 'rule must be one of'),
+        (dict(mos=[4, 4, 4], levels=3), 'all MOS values are equal'),
+        (dict(mos=[1, float('nan'), 3], levels=3), 'NaN'),
+        (dict(mos=[], levels=3), 'non-empty'),
+    ],
+)
 def test_quantize_rejects(kwargs, message):
     with pytest.raises(ValueError, match=message):
         quantize(**kwargs)
@@ -101,8 +101,9 @@ def test_ceiling_needs_three_values():
 
 # --- property tests ---------------------------------------------------------
 
-mos_lists = st.lists(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False,
-                               allow_infinity=False), min_size=2, max_size=60)
+mos_lists = st.lists(
+    st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False), min_size=2, max_size=60
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -132,8 +133,10 @@ def test_quantize_pairwise_monotone(m1, m2, k, rule):
 
 # --- the paper's figure on SPAQ and the README table ---------------------------
 
+
 def _mos(path):
     from pyiqa_llmiqa.bench.meta_info import read_meta_info
+
     return [m for _, m in read_meta_info(path)]
 
 
@@ -169,6 +172,7 @@ def test_readme_table_spaq_minmax_round(mos_file):
 
 def test_readme_table_agiqa(tmp_path, mos_file):
     from pyiqa_llmiqa.bench.meta_info import convert_agiqa
+
     out = tmp_path / 'meta_info_AGIQA-3K.csv'
     convert_agiqa(mos_file('AGIQA-3K_data.csv'), out)
     table = ceiling_table(_mos(out))
@@ -177,10 +181,10 @@ def test_readme_table_agiqa(tmp_path, mos_file):
 
 # --- plot -------------------------------------------------------------------
 
+
 def test_plot_ceiling_writes_a_png(tmp_path):
     rng = np.random.default_rng(0)
-    table = {'A': ceiling_table(rng.uniform(0, 1, 100)),
-             'B': {3: 0.9, 5: 0.95, 7: 0.97}}
+    table = {'A': ceiling_table(rng.uniform(0, 1, 100)), 'B': {3: 0.9, 5: 0.95, 7: 0.97}}
     out = plot_ceiling(table, tmp_path / 'ceiling.png')
     data = Path(out).read_bytes()
     assert data[:8] == b'\x89PNG\r\n\x1a\n'
@@ -193,6 +197,7 @@ def test_plot_ceiling_rejects_an_empty_table(tmp_path):
 
 
 # --- subcommand -------------------------------------------------------------
+
 
 def _write(path, text):
     path.write_text(text, encoding='utf-8')
@@ -209,12 +214,25 @@ def test_cli_defaults():
 
 
 def test_cli_table(tmp_path, capsys):
-    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
-               ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
-    b = _write(tmp_path / 'meta_info_BarDataset_withdist.csv',
-               'ref_name,dist_name,dmos\n' + ''.join(f'r.png,{i}.png,{i * i}\n' for i in range(9)))
-    args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--meta-info', str(b),
-                                      '--levels', '3', '7', '--plot', str(tmp_path / 'p.png')])
+    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' + ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
+    b = _write(
+        tmp_path / 'meta_info_BarDataset_withdist.csv',
+        'ref_name,dist_name,dmos\n' + ''.join(f'r.png,{i}.png,{i * i}\n' for i in range(9)),
+    )
+    args = build_parser().parse_args(
+        [
+            'ceiling',
+            '--meta-info',
+            str(a),
+            '--meta-info',
+            str(b),
+            '--levels',
+            '3',
+            '7',
+            '--plot',
+            str(tmp_path / 'p.png'),
+        ]
+    )
     assert args.run(args) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith('|')]
@@ -227,10 +245,10 @@ def test_cli_table(tmp_path, capsys):
 
 
 def test_cli_json(tmp_path, capsys):
-    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' +
-               ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
-    args = build_parser().parse_args(['ceiling', '--meta-info', str(a), '--levels', '3',
-                                      '--rule', 'minmax_round', '--json'])
+    a = _write(tmp_path / 'meta_info_FooDataset.csv', 'img_name,mos\n' + ''.join(f'{i}.jpg,{i}\n' for i in range(7)))
+    args = build_parser().parse_args(
+        ['ceiling', '--meta-info', str(a), '--levels', '3', '--rule', 'minmax_round', '--json']
+    )
     assert args.run(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out['rule'] == 'minmax_round'

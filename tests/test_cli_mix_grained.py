@@ -1,13 +1,14 @@
 """The command line end to end: a local backbone, a local SAM2 checkpoint, JSON and a picture."""
+
 import contextlib
 import io
 import json
 
 import numpy as np
 import pytest
+from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
-from conftest import SAM2_TEST_GENERATOR
 from pyiqa_llmiqa.cli import main
 
 
@@ -24,8 +25,13 @@ def photo(tmp_path_factory):
 
 
 def _options(backbone, checkpoint):
-    opts = [f'backbone={backbone}', 'segmenter.config=sam2.1_hiera_t', f'segmenter.checkpoint={checkpoint}',
-            'score_mode=expectation', 'min_region_area=0.01']
+    opts = [
+        f'backbone={backbone}',
+        'segmenter.config=sam2.1_hiera_t',
+        f'segmenter.checkpoint={checkpoint}',
+        'score_mode=expectation',
+        'min_region_area=0.01',
+    ]
     opts += [f'mask_generator.{key}={value}' for key, value in SAM2_TEST_GENERATOR.items()]
     return [arg for opt in opts for arg in ('--opt', opt)] + ['--device', 'cpu']
 
@@ -74,9 +80,15 @@ def test_explain_reads_at_a_glance_for_a_large_photo(digit_backbone, tmp_path):
 
     image = Image.new('RGB', (4000, 3000), (90, 120, 150))
     assessment = Assessment(
-        score=5.25, global_score=5.0, local_score=5.5, n_masks=2, n_kept=1,
-        regions=[RegionScore('mask', (100, 200, 1500, 1000), 1_200_000, 6.0),
-                 RegionScore('complement', (0, 0, 4000, 3000), 10_800_000, 5.0)],
+        score=5.25,
+        global_score=5.0,
+        local_score=5.5,
+        n_masks=2,
+        n_kept=1,
+        regions=[
+            RegionScore('mask', (100, 200, 1500, 1000), 1_200_000, 6.0),
+            RegionScore('complement', (0, 0, 4000, 3000), 10_800_000, 5.0),
+        ],
     )
     out = draw_assessment(image, assessment, tmp_path / 'big.png')
     width, height = Image.open(out).size
@@ -87,8 +99,20 @@ def test_failed_images_are_counted_and_the_rest_scored(tmp_path, digit_backbone,
     good = tmp_path / 'good.png'
     Image.new('RGB', (48, 40), (10, 120, 200)).save(good)
     (tmp_path / 'broken.jpg').write_bytes(b'not a jpeg')
-    code = main(['score', str(good), str(tmp_path / 'broken.jpg'), str(tmp_path / 'missing.png'),
-                 '--metric', 'llmiqa_global', '--opt', f'backbone={digit_backbone}', '--device', 'cpu'])
+    code = main(
+        [
+            'score',
+            str(good),
+            str(tmp_path / 'broken.jpg'),
+            str(tmp_path / 'missing.png'),
+            '--metric',
+            'llmiqa_global',
+            '--opt',
+            f'backbone={digit_backbone}',
+            '--device',
+            'cpu',
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out.startswith(f'{good}\t')

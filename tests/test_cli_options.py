@@ -1,11 +1,11 @@
 """Options from the command line: an options YAML, then --opt KEY=VALUE over it, nested keys merged."""
+
 import argparse
 
 import pytest
 import torch
 
-from pyiqa_llmiqa.cli_options import (add_metric_arguments, default_device, load_options_file, merge,
-                                         options_from_args)
+from pyiqa_llmiqa.cli_options import add_metric_arguments, default_device, load_options_file, merge, options_from_args
 
 
 def test_merge_is_key_by_key_for_nested_mappings():
@@ -23,11 +23,14 @@ def test_options_file(tmp_path):
     assert load_options_file(str(tmp_path / 'empty.yml')) == {}
 
 
-@pytest.mark.parametrize('text, reason', [
-    ('- a\n- b\n', 'an options file holds a mapping of option names to values'),
-    ('levels: [1\n', 'not valid YAML'),
-    ('!!python/object/apply:os.system ["true"]\n', 'not valid YAML'),
-])
+@pytest.mark.parametrize(
+    'text, reason',
+    [
+        ('- a\n- b\n', 'an options file holds a mapping of option names to values'),
+        ('levels: [1\n', 'not valid YAML'),
+        ('!!python/object/apply:os.system ["true"]\n', 'not valid YAML'),
+    ],
+)
 def test_bad_options_files_are_named(tmp_path, text, reason):
     path = tmp_path / 'bad.yml'
     path.write_text(text)
@@ -36,7 +39,7 @@ def test_bad_options_files_are_named(tmp_path, text, reason):
 
 
 def test_a_missing_options_file_is_named(tmp_path):
-    with pytest.raises(ValueError, match=f"^{tmp_path / 'no.yml'}: cannot read the options file"):
+    with pytest.raises(ValueError, match=f'^{tmp_path / "no.yml"}: cannot read the options file'):
         load_options_file(str(tmp_path / 'no.yml'))
 
 
@@ -44,11 +47,22 @@ def test_opt_values_go_over_the_file_key_by_key(tmp_path):
     (tmp_path / 'o.yml').write_text('levels: 5\nmask_generator:\n  points_per_side: 4\n  pred_iou_thresh: 0.9\n')
     parser = argparse.ArgumentParser()
     add_metric_arguments(parser)
-    args = parser.parse_args(['--options', str(tmp_path / 'o.yml'), '--opt', 'mask_generator.pred_iou_thresh=0.5',
-                              '--opt', 'complement=false'])
+    args = parser.parse_args(
+        [
+            '--options',
+            str(tmp_path / 'o.yml'),
+            '--opt',
+            'mask_generator.pred_iou_thresh=0.5',
+            '--opt',
+            'complement=false',
+        ]
+    )
     assert args.metric == 'llmiqa' and args.device is None
-    assert options_from_args(args) == {'levels': 5, 'complement': False,
-                                       'mask_generator': {'points_per_side': 4, 'pred_iou_thresh': 0.5}}
+    assert options_from_args(args) == {
+        'levels': 5,
+        'complement': False,
+        'mask_generator': {'points_per_side': 4, 'pred_iou_thresh': 0.5},
+    }
 
 
 def test_default_device_is_the_gpu_when_there_is_one():

@@ -1,4 +1,5 @@
 """Tests for pyiqa_llmiqa.bench.correlation: the four figures, checked against scipy and a fit of our own."""
+
 import math
 import warnings
 
@@ -6,8 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pyiqa_llmiqa.bench.correlation import (FIT_CURVES, check_pairs, correlations, krcc, plcc,
-                                      plcc_fitted, srcc)
+from pyiqa_llmiqa.bench.correlation import check_pairs, correlations, krcc, plcc, plcc_fitted, srcc
 
 
 @pytest.fixture(scope='module')
@@ -99,17 +99,20 @@ def test_lists_and_ints_are_accepted():
     assert got['srcc'] == pytest.approx(stats.spearmanr([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])[0])
 
 
-@pytest.mark.parametrize('pred, mos, message', [
-    ([1.0, 2.0], [1.0, 2.0], 'at least 3'),
-    ([], [], 'at least 3'),
-    ([1.0, 2.0, 3.0], [1.0, 2.0], 'differ in length'),
-    ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0], 'differ in length'),
-    ([1.0, float('nan'), 3.0], [1.0, 2.0, 3.0], 'pred holds 1 NaN'),
-    ([1.0, 2.0, 3.0], [1.0, 2.0, float('nan')], 'mos holds 1 NaN'),
-    ([1.0, float('inf'), 3.0], [1.0, 2.0, 3.0], 'infinite'),
-    ([[1.0, 2.0, 3.0]], [1.0, 2.0, 3.0], 'one-dimensional'),
-    (['a', 'b', 'c'], [1.0, 2.0, 3.0], 'numbers'),
-])
+@pytest.mark.parametrize(
+    'pred, mos, message',
+    [
+        ([1.0, 2.0], [1.0, 2.0], 'at least 3'),
+        ([], [], 'at least 3'),
+        ([1.0, 2.0, 3.0], [1.0, 2.0], 'differ in length'),
+        ([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0], 'differ in length'),
+        ([1.0, float('nan'), 3.0], [1.0, 2.0, 3.0], 'pred holds 1 NaN'),
+        ([1.0, 2.0, 3.0], [1.0, 2.0, float('nan')], 'mos holds 1 NaN'),
+        ([1.0, float('inf'), 3.0], [1.0, 2.0, 3.0], 'infinite'),
+        ([[1.0, 2.0, 3.0]], [1.0, 2.0, 3.0], 'one-dimensional'),
+        (['a', 'b', 'c'], [1.0, 2.0, 3.0], 'numbers'),
+    ],
+)
 def test_bad_input_raises(pred, mos, message):
     with pytest.raises(ValueError, match=message):
         correlations(pred, mos)

@@ -1,5 +1,6 @@
 """The README and docs/: within budget, every relative link resolves, nothing links outside the
 repository, Python blocks name what the package has, and the options reference is the generated one."""
+
 import ast
 import importlib
 import re

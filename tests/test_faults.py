@@ -1,4 +1,5 @@
 """Faults and trust: out of memory, broken weights, answers that are not levels, and nothing let in."""
+
 import builtins
 import csv
 import os
@@ -17,8 +18,10 @@ from pyiqa_llmiqa.batching import BatchOutOfMemoryError, run_in_batches
 from pyiqa_llmiqa.cli_options import parse_assignments
 from pyiqa_llmiqa.errors import BackboneLoadError
 
+CUDA_OOM = torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')
 
-def _oom_above(limit, error=torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')):
+
+def _oom_above(limit, error=CUDA_OOM):
     """A forward that fails like an exhausted device on batches larger than ``limit``; logs sizes."""
     sizes = []
 
@@ -31,11 +34,15 @@ def _oom_above(limit, error=torch.OutOfMemoryError('CUDA out of memory. Tried to
     return forward, sizes
 
 
-@pytest.mark.parametrize('error', [
-    torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB'),
-    RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 40000000000 bytes"),
-    RuntimeError('MPS backend out of memory (MPS allocated: 17.00 GB)'),
-], ids=['cuda', 'cpu', 'mps'])
+@pytest.mark.parametrize(
+    'error',
+    [
+        torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB'),
+        RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 40000000000 bytes"),
+        RuntimeError('MPS backend out of memory (MPS allocated: 17.00 GB)'),
+    ],
+    ids=['cuda', 'cpu', 'mps'],
+)
 def test_a_batch_out_of_memory_is_halved_and_the_smaller_size_kept(error):
     forward, sizes = _oom_above(2, error)
     with pytest.warns(RuntimeWarning, match='retrying in batches of'):
@@ -63,8 +70,9 @@ def test_other_errors_are_not_retried():
 
 
 def test_metric_scores_survive_out_of_memory_unchanged(digit_backbone, images, monkeypatch):
-    metric = pyiqa.create_metric('llmiqa_global', backbone=digit_backbone, score_mode='expectation',
-                                 batch_size=4, device='cpu')
+    metric = pyiqa.create_metric(
+        'llmiqa_global', backbone=digit_backbone, score_mode='expectation', batch_size=4, device='cpu'
+    )
     net = metric.net
     unsplit = net(images)
     next_token_logits = net.backbone.next_token_logits
@@ -86,8 +94,9 @@ def test_metric_scores_survive_out_of_memory_unchanged(digit_backbone, images, m
 def test_answers_that_are_not_levels_are_counted_and_reported(tiny_backbone, tmp_path, capsys):
     for name in ('a.png', 'b.png'):
         Image.new('RGB', (40, 30), (10, 200, 90)).save(tmp_path / name)
-    code = cli.main(['score', str(tmp_path), '--metric', 'llmiqa_global', '--opt', f'backbone={tiny_backbone}',
-                     '--device', 'cpu'])
+    code = cli.main(
+        ['score', str(tmp_path), '--metric', 'llmiqa_global', '--opt', f'backbone={tiny_backbone}', '--device', 'cpu']
+    )
     assert code == 0
     assert 'note: 2 answers were not a level and fell back to the likeliest level' in capsys.readouterr().err
 
@@ -134,8 +143,12 @@ def test_corrupt_or_malicious_sam2_checkpoint_is_refused(digit_backbone, tmp_pat
     else:
         torch.save({'model': _Payload(marker)}, checkpoint)
     with pytest.raises(RuntimeError, match=f'could not read SAM2 checkpoint {checkpoint}'):
-        pyiqa.create_metric('llmiqa', backbone=digit_backbone, device='cpu',
-                            segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)})
+        pyiqa.create_metric(
+            'llmiqa',
+            backbone=digit_backbone,
+            device='cpu',
+            segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)},
+        )
     assert not marker.exists()  # loaded with weights_only=True: nothing ran
 
 
@@ -147,6 +160,7 @@ def test_unknown_sam2_hub_id_lists_the_known_ones(digit_backbone):
 def test_remote_code_runs_only_when_asked(digit_backbone, monkeypatch):
     calls = []
     for cls in (AutoProcessor, AutoModelForImageTextToText):
+
         def spy(name, *args, _load=cls.from_pretrained, _cls=cls.__name__, **kwargs):
             calls.append((_cls, kwargs.get('trust_remote_code')))
             return _load(name, *args, **kwargs)
@@ -194,12 +208,21 @@ def test_meta_info_names_outside_the_data_root_are_refused_by_bench(name, tmp_pa
     with open(root / 'meta.csv', 'w', newline='') as handle:
         csv.writer(handle).writerows([('img_name', 'mos'), ('inside.png', 3.0), (name, 4.0)])
     dataset = tmp_path / 'escape.yml'
-    dataset.write_text(yaml.safe_dump({'escape': {'type': 'GeneralNRDataset', 'dataroot_target': str(root),
-                                                  'meta_info_file': str(root / 'meta.csv')}}))
+    dataset.write_text(
+        yaml.safe_dump(
+            {
+                'escape': {
+                    'type': 'GeneralNRDataset',
+                    'dataroot_target': str(root),
+                    'meta_info_file': str(root / 'meta.csv'),
+                }
+            }
+        )
+    )
     code = cli.main(['bench', '--dataset', str(dataset), '--metrics', 'piqe', '--out', str(tmp_path / 'out')])
     err = capsys.readouterr().err
     assert code == 2 and 'Traceback' not in err
-    assert f"{root / 'meta.csv'}: the image" in err and f'lies outside the data root {root}' in err
+    assert f'{root / "meta.csv"}: the image' in err and f'lies outside the data root {root}' in err
     assert not (tmp_path / 'out' / 'predictions').exists()
 
 

@@ -3,6 +3,7 @@
 s_local = sum(a_i s_i) / sum(a_i); s = w s_global + (1 - w) s_local; with the count term
 s_seg = min(c, c_max) K / c_max and s = (1 - v) s + v s_seg.
 """
+
 import pytest
 
 from pyiqa_llmiqa.fusion import count_score, fuse, local_score

@@ -1,4 +1,5 @@
 """Whole-image scoring: one forward pass, equivalences that hold, fallbacks that are counted."""
+
 import json
 
 import pyiqa

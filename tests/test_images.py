@@ -1,5 +1,6 @@
 """Reading image files as llmiqa scores them (README, "Bad input and faults"), each expected pixel
 worked out from the file's own values, not by calling the loader on another route."""
+
 import math
 import warnings
 
@@ -7,8 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyiqa_llmiqa.images import (IMAGE_EXTENSIONS, MODEL_MAX_PIXELS, ImageLoadError, find_images, fit_pixels,
-                                 load_image, to_rgb)
+from pyiqa_llmiqa.images import (
+    IMAGE_EXTENSIONS,
+    MODEL_MAX_PIXELS,
+    ImageLoadError,
+    find_images,
+    fit_pixels,
+    load_image,
+    to_rgb,
+)
 
 
 def _pixels(path):
@@ -92,9 +100,14 @@ def _frames(path, fmt, **extra):
         assert getattr(image, 'n_frames', 1) == 2
 
 
-@pytest.mark.parametrize('name, fmt, extra', [
-    ('a.gif', 'GIF', {}), ('a.webp', 'WEBP', {'lossless': True}), ('a.tif', 'TIFF', {}),
-])
+@pytest.mark.parametrize(
+    'name, fmt, extra',
+    [
+        ('a.gif', 'GIF', {}),
+        ('a.webp', 'WEBP', {'lossless': True}),
+        ('a.tif', 'TIFF', {}),
+    ],
+)
 def test_the_first_frame_of_animations_and_multi_page_files(tmp_path, name, fmt, extra):
     _frames(tmp_path / name, fmt, **extra)
     pixels = _pixels(tmp_path / name)
@@ -118,12 +131,15 @@ def test_exif_orientation_is_applied(tmp_path):
     assert pixels[0, 1].min() > 200  # the white corner is now top-right
 
 
-@pytest.mark.parametrize('make, reason', [
-    (lambda p: None, 'no such file'),
-    (lambda p: p.mkdir(), 'is a folder, not an image file'),
-    (lambda p: p.write_bytes(b''), 'the file is empty'),
-    (lambda p: p.write_text('hello'), 'not an image file that Pillow can read'),
-])
+@pytest.mark.parametrize(
+    'make, reason',
+    [
+        (lambda p: None, 'no such file'),
+        (lambda p: p.mkdir(), 'is a folder, not an image file'),
+        (lambda p: p.write_bytes(b''), 'the file is empty'),
+        (lambda p: p.write_text('hello'), 'not an image file that Pillow can read'),
+    ],
+)
 def test_unreadable_paths_name_the_file_and_the_reason(tmp_path, make, reason):
     path = tmp_path / 'x.jpg'
     make(path)
@@ -172,16 +188,24 @@ def test_find_images_expands_folders_recursively_sorted_by_extension(tmp_path):
     loose = tmp_path / 'scan.raw'
     loose.write_bytes(b'x')
     found = find_images([tmp_path / 'd', loose])
-    assert found == [tmp_path / 'd/a.jpg', tmp_path / 'd/b.PNG', tmp_path / 'd/sub/c.webp',
-                     tmp_path / 'd/sub/x.tiff', loose]
+    assert found == [
+        tmp_path / 'd/a.jpg',
+        tmp_path / 'd/b.PNG',
+        tmp_path / 'd/sub/c.webp',
+        tmp_path / 'd/sub/x.tiff',
+        loose,
+    ]
     assert set(IMAGE_EXTENSIONS) == {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif'}
 
 
-@pytest.mark.parametrize('make', [
-    lambda v: Image.fromarray(np.array([v], dtype='<u2')),  # I;16
-    lambda v: Image.fromarray(np.array([v], dtype='>u2')),  # I;16B
-    lambda v: Image.frombytes('I;16L', (len(v), 1), np.array(v, dtype='<u2').tobytes()),
-])
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda v: Image.fromarray(np.array([v], dtype='<u2')),  # I;16
+        lambda v: Image.fromarray(np.array([v], dtype='>u2')),  # I;16B
+        lambda v: Image.frombytes('I;16L', (len(v), 1), np.array(v, dtype='<u2').tobytes()),
+    ],
+)
 def test_every_16_bit_layout_is_scaled_by_65535(make):
     # 51272 / 257 = 199.502: rounds to 200 by 65535 (by 65536 it would be 199.4965 -> 199)
     values = [0, 129, 51272, 65535]

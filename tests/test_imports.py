@@ -1,4 +1,5 @@
 """The command line's help and its CSV commands import neither torch, transformers nor pyiqa."""
+
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,9 @@ def loaded_after(code, cwd):
 
 def test_import_and_help_load_nothing_heavy(tmp_path):
     assert loaded_after('import sys, pyiqa_llmiqa', tmp_path) == ''
-    assert loaded_after("""
+    assert (
+        loaded_after(
+            """
         import contextlib, io, sys
         from pyiqa_llmiqa import cli
         for argv in (['--help'], *([c, '--help'] for c in
@@ -25,18 +28,28 @@ def test_import_and_help_load_nothing_heavy(tmp_path):
                     cli.main(argv)
                 except SystemExit as stop:
                     assert stop.code == 0, argv
-    """, tmp_path) == ''
+    """,
+            tmp_path,
+        )
+        == ''
+    )
 
 
 def test_ceiling_and_convert_agiqa_load_nothing_heavy(tmp_path):
     (tmp_path / 'meta_info_toy.csv').write_text('name,mos\n' + ''.join(f'{i}.jpg,{i % 7 + 0.5}\n' for i in range(50)))
     (tmp_path / 'data.csv').write_text('name,prompt,mos_quality\na.png,x,1.5\nb.png,y,3.25\n')
-    assert loaded_after("""
+    assert (
+        loaded_after(
+            """
         import sys
         from pyiqa_llmiqa import cli
         assert cli.main(['ceiling', '--meta-info', 'meta_info_toy.csv', '--levels', '3', '5']) == 0
         assert cli.main(['convert-agiqa', 'data.csv', 'out.csv']) == 0
-    """, tmp_path) == ''
+    """,
+            tmp_path,
+        )
+        == ''
+    )
     assert (tmp_path / 'out.csv').read_text().splitlines()[1:] == ['a.png,1.5', 'b.png,3.25']
 
 

@@ -1,4 +1,5 @@
 """LeanMaskGenerator gives the stock SAM2 generator's masks, bit for bit, with every filter active."""
+
 import os
 
 os.environ['HF_HUB_OFFLINE'] = '1'
@@ -18,8 +19,13 @@ from pyiqa_llmiqa.segmenter import SAM2Segmenter
 # settings let some candidates (and some whole prompts) fail the IoU filter and some fail the
 # stability filter (small offset), while several masks survive. Random masks all span the whole
 # image, so NMS keeps every box (threshold 1.0) and only orders them by predicted IoU.
-FILTERING = {'points_per_side': 4, 'pred_iou_thresh': 0.5, 'stability_score_offset': 0.05,
-             'stability_score_thresh': 0.5, 'box_nms_thresh': 1.0}
+FILTERING = {
+    'points_per_side': 4,
+    'pred_iou_thresh': 0.5,
+    'stability_score_offset': 0.05,
+    'stability_score_thresh': 0.5,
+    'box_nms_thresh': 1.0,
+}
 
 
 @pytest.fixture(scope='module')
@@ -72,8 +78,10 @@ def test_filters_were_active(records):
 def test_autocast_dtype_is_a_mask_generator_option(sam2_checkpoint):
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        segmenter = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': sam2_checkpoint},
-                                  {**SAM2_TEST_GENERATOR, 'points_per_side': 1, 'autocast_dtype': 'bfloat16'})
+        segmenter = SAM2Segmenter(
+            {'config': 'sam2.1_hiera_t', 'checkpoint': sam2_checkpoint},
+            {**SAM2_TEST_GENERATOR, 'points_per_side': 1, 'autocast_dtype': 'bfloat16'},
+        )
         masks = segmenter(shapes_image())
     assert segmenter.generator.autocast_dtype == 'bfloat16'
     assert segmenter.settings['mask_generator']['autocast_dtype'] == 'bfloat16'  # part of the cache key

@@ -1,7 +1,8 @@
 """MaskCache: masks stored on disk per (image, settings), written atomically."""
+
 import os
 
-os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ['HF_HUB_OFFLINE'] = '1'
 
 import json
 
@@ -11,9 +12,11 @@ import pytest
 from pyiqa_llmiqa import mask_cache as mask_cache_module
 from pyiqa_llmiqa.mask_cache import MaskCache, cache_key
 
-SETTINGS = {'config': 'configs/sam2.1/sam2.1_hiera_t.yaml',
-            'checkpoint': {'name': 'x.pt', 'size': 123, 'sha256': 'ab' * 32},
-            'mask_generator': {'points_per_side': 8, 'pred_iou_thresh': 0.9}}
+SETTINGS = {
+    'config': 'configs/sam2.1/sam2.1_hiera_t.yaml',
+    'checkpoint': {'name': 'x.pt', 'size': 123, 'sha256': 'ab' * 32},
+    'mask_generator': {'points_per_side': 8, 'pred_iou_thresh': 0.9},
+}
 
 
 @pytest.fixture
@@ -114,7 +117,6 @@ def test_canonical_json_is_compact_sorted_and_refuses_nan():
 
 
 def test_entries_live_under_two_hex_digits_and_are_readable_by_all(tmp_path, image):
-
 
     cache = MaskCache(tmp_path)
     key = cache_key(image, SETTINGS)

@@ -1,13 +1,14 @@
 """mask_cache_dir end to end: a metric with another standard, score mode or backbone runs no SAM2."""
+
 import warnings
 
 import numpy as np
 import pyiqa
 import pytest
+from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
-from conftest import SAM2_TEST_GENERATOR
 from pyiqa_llmiqa.segmenter import SAM2Segmenter
 
 
@@ -27,13 +28,19 @@ def sam2_calls(monkeypatch):
 
 def _metric(backbone, checkpoint, cache_dir, **options):
     return pyiqa.create_metric(
-        'llmiqa', backbone=backbone, device='cpu', mask_cache_dir=str(cache_dir),
+        'llmiqa',
+        backbone=backbone,
+        device='cpu',
+        mask_cache_dir=str(cache_dir),
         segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)},
-        mask_generator=SAM2_TEST_GENERATOR, **options)
+        mask_generator=SAM2_TEST_GENERATOR,
+        **options,
+    )
 
 
 def test_second_metric_reads_the_masks_from_the_cache(
-        digit_backbone, tiny_backbone, sam2_checkpoint, tmp_path, sam2_calls):
+    digit_backbone, tiny_backbone, sam2_checkpoint, tmp_path, sam2_calls
+):
     image = Image.fromarray(np.random.default_rng(5).integers(0, 256, (72, 96, 3), dtype=np.uint8))
     cache_dir = tmp_path / 'masks'
     with warnings.catch_warnings():

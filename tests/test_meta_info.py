@@ -1,16 +1,20 @@
 """Tests for pyiqa_llmiqa.bench.meta_info and the ``convert-agiqa`` subcommand."""
+
 import csv
 from pathlib import Path
 
 import pytest
 
+from pyiqa_llmiqa.bench.meta_info import (
+    LIVEC_TRAIN_ROWS,
+    MetaInfoError,
+    convert_agiqa,
+    dataset_name,
+    read_meta_info,
+    resolve_image_path,
+)
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import convert_agiqa as convert_cmd
-from pyiqa_llmiqa.bench.meta_info import (LIVEC_TRAIN_ROWS, MetaInfoError, convert_agiqa, dataset_name,
-                                    read_meta_info, resolve_image_path)
-
-
-
 
 
 def write(path, text):
@@ -20,9 +24,11 @@ def write(path, text):
 
 # --- read_meta_info on small files --------------------------------------------
 
+
 def test_nr_layout(tmp_path):
-    f = write(tmp_path / 'meta_info_KonIQ10kDataset.csv',
-              'img_name,mos,std,split\n1.jpg,77.38,0.5,0\nsub/2.jpg,68.7,0.58,2\n')
+    f = write(
+        tmp_path / 'meta_info_KonIQ10kDataset.csv', 'img_name,mos,std,split\n1.jpg,77.38,0.5,0\nsub/2.jpg,68.7,0.58,2\n'
+    )
     assert read_meta_info(f) == [('1.jpg', 77.38), ('sub/2.jpg', 68.7)]
 
 
@@ -33,16 +39,20 @@ def test_nr_layout_is_positional_like_pyiqa(tmp_path):
 
 
 def test_kadid_full_reference_layout(tmp_path):
-    f = write(tmp_path / 'meta_info_KADID10kDataset_withdist.csv',
-              'ref_name,dist_name,dmos,std,dist_type\n'
-              'I01.png,I01_01_01.png,4.57,0.496,0\nI01.png,I01_01_02.png,4.33,0.869,0\n')
+    f = write(
+        tmp_path / 'meta_info_KADID10kDataset_withdist.csv',
+        'ref_name,dist_name,dmos,std,dist_type\n'
+        'I01.png,I01_01_01.png,4.57,0.496,0\nI01.png,I01_01_02.png,4.33,0.869,0\n',
+    )
     assert read_meta_info(f) == [('I01_01_01.png', 4.57), ('I01_01_02.png', 4.33)]
 
 
 def test_livec_drops_the_training_images_like_pyiqa(tmp_path):
     rows = [f't{i}.bmp,{i}' for i in range(1, 8)] + [f'{i}.JPG,{i}' for i in range(100, 110)]
-    f = write(tmp_path / 'meta_info_LIVEChallengeDataset.csv', 'img_name,mos,std\n' +
-              '\n'.join(r + ',1.0' for r in rows) + '\n')
+    f = write(
+        tmp_path / 'meta_info_LIVEChallengeDataset.csv',
+        'img_name,mos,std\n' + '\n'.join(r + ',1.0' for r in rows) + '\n',
+    )
     got = read_meta_info(f)
     assert len(got) == 10 and got[0] == ('100.JPG', 100.0)
     assert LIVEC_TRAIN_ROWS == 7
@@ -55,20 +65,23 @@ def test_bom_blank_lines_and_spaces(tmp_path):
     assert read_meta_info(f) == [('a.jpg', 1.5), ('b.jpg', 2.0)]
 
 
-@pytest.mark.parametrize('text, message', [
-    ('', 'empty'),
-    ('img_name,mos\n', 'no data rows'),
-    ('img_name\na.jpg\n', 'missing column'),
-    ('img_name;mos\na.jpg;1\n', 'separated by ";"'),
-    ('ref_name,dist_name\nr.png,d.png\n', 'missing column'),
-    ('img_name,mos\na.jpg,1\nb.jpg,good\n', r'line 3: MOS \'good\' in column \'mos\' is not a number'),
-    ('img_name,mos\na.jpg,1\nb.jpg,\n', r'line 3: MOS \'\''),
-    ('img_name,mos\na.jpg,nan\n', 'line 2: .*not a finite number'),
-    ('img_name,mos\na.jpg,1\n\nb.jpg\n', 'line 4: missing column'),
-    ('img_name,mos\n,1\n', 'line 2: empty image name'),
-    ('a.jpg,1\nb.jpg,2\n', 'looks like data, not a header'),
-    ('name,prompt,mos_quality\na.jpg,a cat,2.5\n', 'convert-agiqa'),
-])
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('', 'empty'),
+        ('img_name,mos\n', 'no data rows'),
+        ('img_name\na.jpg\n', 'missing column'),
+        ('img_name;mos\na.jpg;1\n', 'separated by ";"'),
+        ('ref_name,dist_name\nr.png,d.png\n', 'missing column'),
+        ('img_name,mos\na.jpg,1\nb.jpg,good\n', r'line 3: MOS \'good\' in column \'mos\' is not a number'),
+        ('img_name,mos\na.jpg,1\nb.jpg,\n', r'line 3: MOS \'\''),
+        ('img_name,mos\na.jpg,nan\n', 'line 2: .*not a finite number'),
+        ('img_name,mos\na.jpg,1\n\nb.jpg\n', 'line 4: missing column'),
+        ('img_name,mos\n,1\n', 'line 2: empty image name'),
+        ('a.jpg,1\nb.jpg,2\n', 'looks like data, not a header'),
+        ('name,prompt,mos_quality\na.jpg,a cat,2.5\n', 'convert-agiqa'),
+    ],
+)
 def test_errors_name_the_file_and_the_problem(tmp_path, text, message):
     f = write(tmp_path / 'meta_info_BadDataset.csv', text)
     with pytest.raises(MetaInfoError, match=message) as info:
@@ -91,26 +104,33 @@ def test_not_utf8(tmp_path):
         read_meta_info(f)
 
 
-@pytest.mark.parametrize('path, name', [
-    ('meta_info_SPAQDataset.csv', 'SPAQ'),
-    ('/x/meta_info_KonIQ10kDataset.csv', 'KonIQ10k'),
-    ('meta_info_KADID10kDataset_withdist.csv', 'KADID10k'),
-    ('meta_info_LIVEChallengeDataset.csv', 'LIVEChallenge'),
-    ('AGIQA-3K_data.csv', 'AGIQA-3K'),
-    ('meta_info_AGIQA-3K.csv', 'AGIQA-3K'),
-    ('scores.csv', 'scores'),
-])
+@pytest.mark.parametrize(
+    'path, name',
+    [
+        ('meta_info_SPAQDataset.csv', 'SPAQ'),
+        ('/x/meta_info_KonIQ10kDataset.csv', 'KonIQ10k'),
+        ('meta_info_KADID10kDataset_withdist.csv', 'KADID10k'),
+        ('meta_info_LIVEChallengeDataset.csv', 'LIVEChallenge'),
+        ('AGIQA-3K_data.csv', 'AGIQA-3K'),
+        ('meta_info_AGIQA-3K.csv', 'AGIQA-3K'),
+        ('scores.csv', 'scores'),
+    ],
+)
 def test_dataset_name(path, name):
     assert dataset_name(path) == name
 
 
 # --- the real files: same pairs as pyiqa's pandas reading --------------------
 
-@pytest.mark.parametrize('file, rows, name_col, score_col', [
-    ('meta_info_SPAQDataset.csv', 11125, 0, 1),
-    ('meta_info_KonIQ10kDataset.csv', 10073, 0, 1),
-    ('meta_info_KADID10kDataset_withdist.csv', 10125, 1, 2),
-])
+
+@pytest.mark.parametrize(
+    'file, rows, name_col, score_col',
+    [
+        ('meta_info_SPAQDataset.csv', 11125, 0, 1),
+        ('meta_info_KonIQ10kDataset.csv', 10073, 0, 1),
+        ('meta_info_KADID10kDataset_withdist.csv', 10125, 1, 2),
+    ],
+)
 def test_real_files_match_pyiqas_reading(file, rows, name_col, score_col, mos_file):
     import pandas as pd
 
@@ -123,6 +143,7 @@ def test_real_files_match_pyiqas_reading(file, rows, name_col, score_col, mos_fi
 
 
 # --- AGIQA-3K conversion ----------------------------------------------------------
+
 
 def test_convert_agiqa_on_the_real_file(tmp_path, mos_file):
     src = mos_file('AGIQA-3K_data.csv')
@@ -148,23 +169,28 @@ def test_convert_agiqa_output_is_what_pyiqa_reads(tmp_path, mos_file):
 
 
 def test_convert_agiqa_small(tmp_path):
-    src = write(tmp_path / 'data.csv',
-                'name,prompt,adj1,adj2,style,mos_quality,std_quality,mos_align,std_align\n'
-                'a.jpg,"a cat, sitting",,,,1.25,0.2,3,0.1\n'
-                'b.jpg,a dog,x,,,2.5,0.2,3,0.1\n')
+    src = write(
+        tmp_path / 'data.csv',
+        'name,prompt,adj1,adj2,style,mos_quality,std_quality,mos_align,std_align\n'
+        'a.jpg,"a cat, sitting",,,,1.25,0.2,3,0.1\n'
+        'b.jpg,a dog,x,,,2.5,0.2,3,0.1\n',
+    )
     out = tmp_path / 'out.csv'
     assert convert_agiqa(src, out) == 2
     assert out.read_text() == 'name,mos\na.jpg,1.25\nb.jpg,2.5\n'
 
 
-@pytest.mark.parametrize('text, message', [
-    ('name,prompt,mos_align\na.jpg,x,1\n', "missing column.*'mos_quality'"),
-    ('file,mos_quality\na.jpg,1\n', "missing column.*'name'"),
-    ('name,mos_quality\na.jpg,1\nb.jpg,bad\n', "line 3: MOS 'bad'"),
-    ('name,mos_quality\n,1\n', 'line 2: empty image name'),
-    ('name,mos_quality\n', 'no data rows'),
-    ('', 'empty'),
-])
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ('name,prompt,mos_align\na.jpg,x,1\n', "missing column.*'mos_quality'"),
+        ('file,mos_quality\na.jpg,1\n', "missing column.*'name'"),
+        ('name,mos_quality\na.jpg,1\nb.jpg,bad\n', "line 3: MOS 'bad'"),
+        ('name,mos_quality\n,1\n', 'line 2: empty image name'),
+        ('name,mos_quality\n', 'no data rows'),
+        ('', 'empty'),
+    ],
+)
 def test_convert_agiqa_errors(tmp_path, text, message):
     src = write(tmp_path / 'data.csv', text)
     out = tmp_path / 'out.csv'
@@ -195,7 +221,7 @@ def test_convert_agiqa_subcommand_errors(tmp_path, capsys):
     src = write(tmp_path / 'data.csv', 'name,prompt\na.jpg,x\n')
     args = build_parser().parse_args(['convert-agiqa', str(src), str(tmp_path / 'out.csv')])
     assert args.run(args) == 2
-    assert "missing column" in capsys.readouterr().err
+    assert 'missing column' in capsys.readouterr().err
     good = write(tmp_path / 'good.csv', 'name,mos_quality\na.jpg,1\n')
     args = build_parser().parse_args(['convert-agiqa', str(good), str(tmp_path / 'no' / 'out.csv')])
     assert args.run(args) == 2
@@ -204,25 +230,29 @@ def test_convert_agiqa_subcommand_errors(tmp_path, capsys):
 
 # --- image names that escape the data root ----------------------------------------
 
+
 @pytest.mark.parametrize('name', ['a.jpg', 'TestImage/00001.jpg', 'x/./y.png', 'a..b.jpg', '..a.jpg'])
 def test_resolve_accepts_relative_names(tmp_path, name):
     assert resolve_image_path(tmp_path, name) == tmp_path / name
 
 
-@pytest.mark.parametrize('name, message', [
-    ('/etc/passwd', 'absolute'),
-    ('C:\\images\\a.jpg', 'absolute'),
-    ('C:a.jpg', 'absolute'),
-    ('\\\\server\\share\\a.jpg', 'absolute'),
-    ('\\a.jpg', 'absolute'),
-    ('../a.jpg', r'\.\.'),
-    ('sub/../../a.jpg', r'\.\.'),
-    ('sub/..', r'\.\.'),
-    ('sub\\..\\..\\a.jpg', r'\.\.'),
-    ('', 'empty'),
-    ('   ', 'empty'),
-    ('a\x00.jpg', 'NUL'),
-])
+@pytest.mark.parametrize(
+    'name, message',
+    [
+        ('/etc/passwd', 'absolute'),
+        ('C:\\images\\a.jpg', 'absolute'),
+        ('C:a.jpg', 'absolute'),
+        ('\\\\server\\share\\a.jpg', 'absolute'),
+        ('\\a.jpg', 'absolute'),
+        ('../a.jpg', r'\.\.'),
+        ('sub/../../a.jpg', r'\.\.'),
+        ('sub/..', r'\.\.'),
+        ('sub\\..\\..\\a.jpg', r'\.\.'),
+        ('', 'empty'),
+        ('   ', 'empty'),
+        ('a\x00.jpg', 'NUL'),
+    ],
+)
 def test_resolve_refuses_escapes(tmp_path, name, message):
     with pytest.raises(ValueError, match=message):
         resolve_image_path(tmp_path, name)
@@ -233,10 +263,19 @@ def test_resolve_refuses_non_strings(tmp_path):
         resolve_image_path(tmp_path, None)
 
 
-@pytest.mark.parametrize('name', ['meta_info_SPAQDataset.csv', 'meta_info_KonIQ10kDataset.csv',
-                                  'meta_info_KADID10kDataset_withdist.csv', 'AGIQA-3K_data.csv'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'meta_info_SPAQDataset.csv',
+        'meta_info_KonIQ10kDataset.csv',
+        'meta_info_KADID10kDataset_withdist.csv',
+        'AGIQA-3K_data.csv',
+    ],
+)
 def test_real_files_are_the_published_bytes(name, mos_file):
     import hashlib
 
-    sums = dict(line.split()[::-1] for line in (Path(__file__).parent / 'data' / 'mos' / 'SHA256SUMS').read_text().splitlines())
+    sums = dict(
+        line.split()[::-1] for line in (Path(__file__).parent / 'data' / 'mos' / 'SHA256SUMS').read_text().splitlines()
+    )
     assert hashlib.sha256(mos_file(name).read_bytes()).hexdigest() == sums[name]

@@ -1,4 +1,5 @@
 """Regions, crops and fusion, with a segmenter that returns given masks."""
+
 import numpy as np
 import pyiqa
 import pytest
@@ -48,8 +49,13 @@ def image():
 @pytest.fixture(scope='module')
 def metric(digit_backbone):
     return pyiqa.create_metric(
-        'llmiqa', backbone=digit_backbone, device='cpu', score_mode='expectation',
-        segmenter=GivenMasks(_given_masks()), min_region_area=0.005, batch_size=2,
+        'llmiqa',
+        backbone=digit_backbone,
+        device='cpu',
+        score_mode='expectation',
+        segmenter=GivenMasks(_given_masks()),
+        min_region_area=0.005,
+        batch_size=2,
     )
 
 
@@ -100,8 +106,12 @@ def test_fusion_matches_hand_computation(metric, global_metric, image):
 
 def test_global_weight_moves_the_final_score(digit_backbone, image):
     metric = pyiqa.create_metric(
-        'llmiqa', backbone=digit_backbone, device='cpu', score_mode='expectation',
-        segmenter=GivenMasks(_given_masks()), global_weight=1.0,
+        'llmiqa',
+        backbone=digit_backbone,
+        device='cpu',
+        score_mode='expectation',
+        segmenter=GivenMasks(_given_masks()),
+        global_weight=1.0,
     )
     assessment = metric.net.assess([image])[0]
     assert assessment.score == assessment.global_score
@@ -109,7 +119,11 @@ def test_global_weight_moves_the_final_score(digit_backbone, image):
 
 def test_no_masks_scores_the_whole_image_and_says_so(digit_backbone, global_metric, image):
     metric = pyiqa.create_metric(
-        'llmiqa', backbone=digit_backbone, device='cpu', score_mode='expectation', segmenter=GivenMasks([]),
+        'llmiqa',
+        backbone=digit_backbone,
+        device='cpu',
+        score_mode='expectation',
+        segmenter=GivenMasks([]),
     )
     assessment = metric.net.assess([image])[0]
     assert assessment.regions == [] and assessment.local_score is None
@@ -120,8 +134,12 @@ def test_no_masks_scores_the_whole_image_and_says_so(digit_backbone, global_metr
 def test_masks_on_request_round_trip(digit_backbone, image):
     masks = _given_masks()
     metric = pyiqa.create_metric(
-        'llmiqa', backbone=digit_backbone, device='cpu', segmenter=GivenMasks(masks),
-        min_region_area=0.005, return_masks=True,
+        'llmiqa',
+        backbone=digit_backbone,
+        device='cpu',
+        segmenter=GivenMasks(masks),
+        min_region_area=0.005,
+        return_masks=True,
     )
     regions = metric.net.assess([image])[0].regions
     decoded = decode_masks([r.mask for r in regions])

@@ -3,6 +3,7 @@
 Every test that expects an early refusal points ``backbone`` at a folder that does not exist: had
 the backbone been loaded first, the error would be a BackboneLoadError about that folder.
 """
+
 import json
 
 import pyiqa
@@ -15,8 +16,15 @@ from pyiqa_llmiqa.atomic_write import atomic_write
 from pyiqa_llmiqa.backbones import Backbone
 from pyiqa_llmiqa.batching import BatchOutOfMemoryError
 from pyiqa_llmiqa.bench.metrics import metric_specs
-from pyiqa_llmiqa.errors import (BackboneLoadError, CheckpointNotFoundError, ImageLoadError, InputError,
-                                 LLMIQAError, OptionError, SegmenterLoadError)
+from pyiqa_llmiqa.errors import (
+    BackboneLoadError,
+    CheckpointNotFoundError,
+    ImageLoadError,
+    InputError,
+    LLMIQAError,
+    OptionError,
+    SegmenterLoadError,
+)
 from pyiqa_llmiqa.options import mask_generator_settings, resolve_options
 
 # Table 2 of the paper's appendix ("Parameters of SAM2"), written out from the appendix.
@@ -46,29 +54,47 @@ def test_the_missing_folder_is_a_backbone_load_error_when_options_are_fine(no_ba
         pyiqa.create_metric('llmiqa_global', backbone=no_backbone, device='cpu')
 
 
-@pytest.mark.parametrize('overrides, expected', [
-    ({'mask_generator': {'points_per_sid': 4}},
-     r"unknown key of option 'mask_generator'.*'points_per_sid' \(did you mean 'points_per_side'\?\); valid keys: .*"
-     r'box_nms_thresh'),
-    ({'mask_generator': {'pred_iou_thresh': 'high'}}, r"option 'mask_generator.pred_iou_thresh' must be float"),
-    ({'mask_generator': {'use_m2m': 1}}, r"option 'mask_generator.use_m2m' must be bool"),
-    ({'mask_generator': {'autocast_dtype': 'int8'}}, r"option 'mask_generator.autocast_dtype': must be null"),
-    ({'segmenter': {'config': 'sam2.1_hiera_t', 'checkpont': 'x.pt'}},
-     r"unknown key of option 'segmenter'.*'checkpont' \(did you mean 'checkpoint'\?\); valid keys: config, checkpoint"),
-    ({'segmenter': {'config': 'sam2.1_hiera_t'}}, r"option 'segmenter': a mapping needs a 'checkpoint'"),
-    ({'segmenter': {'config': 'hiera_tiniest', 'checkpoint': 'x.pt'}},
-     r"option 'segmenter.config': unknown SAM2 config 'hiera_tiniest'"),
-    ({'segmenter': 'facebook/sam3'}, r"option 'segmenter': unknown SAM2 hub id 'facebook/sam3'.*facebook/sam2.1-hiera-large"),
-    ({'segmenter': 'facebook/sam2.1-hiera-larg'},
-     r"unknown SAM2 hub id 'facebook/sam2.1-hiera-larg' \(did you mean 'facebook/sam2.1-hiera-large'\?\)"),
-])
+@pytest.mark.parametrize(
+    'overrides, expected',
+    [
+        (
+            {'mask_generator': {'points_per_sid': 4}},
+            r"unknown key of option 'mask_generator'.*'points_per_sid' "
+            r"\(did you mean 'points_per_side'\?\); valid keys: .*"
+            r'box_nms_thresh',
+        ),
+        ({'mask_generator': {'pred_iou_thresh': 'high'}}, r"option 'mask_generator.pred_iou_thresh' must be float"),
+        ({'mask_generator': {'use_m2m': 1}}, r"option 'mask_generator.use_m2m' must be bool"),
+        ({'mask_generator': {'autocast_dtype': 'int8'}}, r"option 'mask_generator.autocast_dtype': must be null"),
+        (
+            {'segmenter': {'config': 'sam2.1_hiera_t', 'checkpont': 'x.pt'}},
+            r"unknown key of option 'segmenter'.*'checkpont' "
+            r"\(did you mean 'checkpoint'\?\); valid keys: config, checkpoint",
+        ),
+        ({'segmenter': {'config': 'sam2.1_hiera_t'}}, r"option 'segmenter': a mapping needs a 'checkpoint'"),
+        (
+            {'segmenter': {'config': 'hiera_tiniest', 'checkpoint': 'x.pt'}},
+            r"option 'segmenter.config': unknown SAM2 config 'hiera_tiniest'",
+        ),
+        (
+            {'segmenter': 'facebook/sam3'},
+            r"option 'segmenter': unknown SAM2 hub id 'facebook/sam3'.*facebook/sam2.1-hiera-large",
+        ),
+        (
+            {'segmenter': 'facebook/sam2.1-hiera-larg'},
+            r"unknown SAM2 hub id 'facebook/sam2.1-hiera-larg' \(did you mean 'facebook/sam2.1-hiera-large'\?\)",
+        ),
+    ],
+)
 def test_sam2_options_fail_at_create_metric_before_the_backbone_loads(no_backbone, overrides, expected):
     with pytest.raises(OptionError, match=expected):
         pyiqa.create_metric('llmiqa', backbone=no_backbone, device='cpu', **overrides)
 
 
-@pytest.mark.parametrize('overrides, word', [({'quantization': '4bit'}, 'quantization'),
-                                             ({'model_kwargs': {'device_map': 'auto'}}, 'model_kwargs')])
+@pytest.mark.parametrize(
+    'overrides, word',
+    [({'quantization': '4bit'}, 'quantization'), ({'model_kwargs': {'device_map': 'auto'}}, 'model_kwargs')],
+)
 def test_owl3_limits_are_refused_when_options_are_resolved(overrides, word):
     with pytest.raises(OptionError, match=f"option '{word}'.*mPLUG-Owl3"):
         pyiqa_llmiqa.resolved_options('llmiqa_owl3', trust_remote_code=True, **overrides)
@@ -81,9 +107,11 @@ def test_resolved_options_show_the_paper_sam2_settings():
 
 
 def test_an_override_is_merged_over_table_2_and_shown_whole():
-    resolved = pyiqa_llmiqa.resolved_options('llmiqa', mask_generator={'points_per_side': 16, 'autocast_dtype': 'bfloat16'})
+    resolved = pyiqa_llmiqa.resolved_options(
+        'llmiqa', mask_generator={'points_per_side': 16, 'autocast_dtype': 'bfloat16'}
+    )
     assert resolved['mask_generator'] == {**TABLE_2, 'points_per_side': 16, 'autocast_dtype': 'bfloat16'}
-    spec, = metric_specs(['llmiqa'], {'mask_generator': {'points_per_side': 16}})
+    (spec,) = metric_specs(['llmiqa'], {'mask_generator': {'points_per_side': 16}})
     assert spec.options['mask_generator'] == {**TABLE_2, 'points_per_side': 16}  # bench's options.json
 
 
@@ -101,8 +129,13 @@ def test_the_mask_cache_key_depends_on_the_sam2_settings_only():
 
 
 def test_a_built_metric_runs_sam2_with_the_settings_its_options_show(digit_backbone, sam2_checkpoint):
-    metric = pyiqa.create_metric('llmiqa', backbone=digit_backbone, device='cpu', mask_generator={'points_per_side': 2},
-                                 segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': str(sam2_checkpoint)})
+    metric = pyiqa.create_metric(
+        'llmiqa',
+        backbone=digit_backbone,
+        device='cpu',
+        mask_generator={'points_per_side': 2},
+        segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': str(sam2_checkpoint)},
+    )
     expected = {**TABLE_2, 'points_per_side': 2}
     assert metric.net.options.mask_generator == expected
     assert metric.net.segmenter.generator_kwargs == expected
@@ -111,11 +144,18 @@ def test_a_built_metric_runs_sam2_with_the_settings_its_options_show(digit_backb
     assert isinstance(metric.net.backbone, Backbone)
 
 
-@pytest.mark.parametrize('error, builtin', [
-    (OptionError, ValueError), (InputError, ValueError), (ImageLoadError, ValueError),
-    (BackboneLoadError, RuntimeError), (SegmenterLoadError, RuntimeError),
-    (CheckpointNotFoundError, FileNotFoundError), (BatchOutOfMemoryError, torch.OutOfMemoryError),
-])
+@pytest.mark.parametrize(
+    'error, builtin',
+    [
+        (OptionError, ValueError),
+        (InputError, ValueError),
+        (ImageLoadError, ValueError),
+        (BackboneLoadError, RuntimeError),
+        (SegmenterLoadError, RuntimeError),
+        (CheckpointNotFoundError, FileNotFoundError),
+        (BatchOutOfMemoryError, torch.OutOfMemoryError),
+    ],
+)
 def test_every_error_has_the_package_base_and_keeps_its_builtin_one(error, builtin):
     assert issubclass(error, LLMIQAError) and issubclass(error, builtin)
 

@@ -8,6 +8,7 @@ of tile ranges per token) or the 241101 form (a list of image-token positions pe
 model whose tokens see only the tiles ``media_offset`` gives them). The loader is tested on a
 stand-in hub folder whose code imports the transformers 4 names that Owl3's code imports.
 """
+
 import json
 import sys
 import textwrap
@@ -20,9 +21,9 @@ from PIL import Image
 from torch import nn
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa import owl3_loading
 from pyiqa_llmiqa.backbone import MLLMBackbone
+from pyiqa_llmiqa.batching import run_in_batches
 from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.options import is_owl3
 from pyiqa_llmiqa.owl3 import Owl3Backbone
@@ -37,8 +38,9 @@ def qwen_tokenizer():
     from tokenizers import AddedToken
     from transformers import Qwen2Tokenizer
 
-    tokenizer = Qwen2Tokenizer(vocab=byte_level_vocab(), merges=[], unk_token=None, eos_token='<|im_end|>',
-                               pad_token='<|endoftext|>')
+    tokenizer = Qwen2Tokenizer(
+        vocab=byte_level_vocab(), merges=[], unk_token=None, eos_token='<|im_end|>', pad_token='<|endoftext|>'
+    )
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIALS])
     return tokenizer
 
@@ -60,7 +62,7 @@ class StandInProcessor:
                 text += '\n<|im_start|>assistant\n'  # the answer is not written: inference mode
             else:
                 sep = '\n' if message['role'] == 'user' else ''
-                text += f"{sep}<|im_start|>{message['role']}\n{message['content']}<|im_end|>"
+                text += f'{sep}<|im_start|>{message["role"]}\n{message["content"]}<|im_end|>'
         ids = torch.tensor([self.tokenizer(text)['input_ids']])
         starts = (ids[0] == self.tokenizer.convert_tokens_to_ids('<|image|>')).nonzero()[:, 0]
         if self.offset_form == '240728':  # per token: [first, end) of the tiles it may see
@@ -130,13 +132,19 @@ def test_owl3_refuses_without_trust_remote_code_before_any_download(monkeypatch)
     with pytest.raises(OptionError) as refusal:
         pyiqa.create_metric('llmiqa_owl3', device='cpu')
     message = str(refusal.value)
-    for needed in ("'mPLUG/mPLUG-Owl3-7B-240728'", 'trust_remote_code=True', '--opt trust_remote_code=true',
-                   "model's hub repository"):
+    for needed in (
+        "'mPLUG/mPLUG-Owl3-7B-240728'",
+        'trust_remote_code=True',
+        '--opt trust_remote_code=true',
+        "model's hub repository",
+    ):
         assert needed in message
 
 
-@pytest.mark.parametrize('options, word', [({'quantization': '4bit'}, 'quantization'),
-                                           ({'model_kwargs': {'device_map': 'auto'}}, 'model_kwargs')])
+@pytest.mark.parametrize(
+    'options, word',
+    [({'quantization': '4bit'}, 'quantization'), ({'model_kwargs': {'device_map': 'auto'}}, 'model_kwargs')],
+)
 def test_owl3_refuses_what_its_loader_cannot_do(monkeypatch, options, word):
     monkeypatch.setattr(owl3_loading, 'load_owl3', stand_in_loader('240728'))
     with pytest.raises(OptionError, match=word):
@@ -164,13 +172,16 @@ def test_the_metric_builds_the_owl3_backbone(monkeypatch, tiny_backbone):
 @pytest.mark.parametrize('offset_form', ['240728', '241101'])
 def test_prompt_messages_and_logits_at_the_answer_position(monkeypatch, images, offset_form):
     monkeypatch.setattr(owl3_loading, 'load_owl3', stand_in_loader(offset_form))
-    metric = pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu',
-                                 score_mode='expectation')
+    metric = pyiqa.create_metric(
+        'llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu', score_mode='expectation'
+    )
     backbone, prompt = metric.net.backbone, metric.net.prompt
     standard = build_standard('word', 7)
-    expected = [{'role': 'system', 'content': standard.system_prompt},
-                {'role': 'user', 'content': '<|image|>\n' + standard.question},
-                {'role': 'assistant', 'content': ''}]
+    expected = [
+        {'role': 'system', 'content': standard.system_prompt},
+        {'role': 'user', 'content': '<|image|>\n' + standard.question},
+        {'role': 'assistant', 'content': ''},
+    ]
     batched = run_in_batches(lambda batch: backbone.next_token_logits(batch, prompt), images, 4)
     # every call got the conversation as written, although the processor rewrites what it gets
     assert all(received == expected for received in backbone.processor.received)
@@ -189,20 +200,21 @@ def test_prompt_messages_and_logits_at_the_answer_position(monkeypatch, images, 
 
 def test_processor_kwargs_reach_the_processor(monkeypatch, images):
     monkeypatch.setattr(owl3_loading, 'load_owl3', stand_in_loader('240728'))
-    net = pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu',
-                              processor_kwargs={'cut_enable': False}).net
+    net = pyiqa.create_metric(
+        'llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu', processor_kwargs={'cut_enable': False}
+    ).net
     input_ids, pixel_values, _, _ = net.backbone.encode(images, net.prompt)
     assert len(pixel_values) == len(images)  # one tile each
 
 
-STAND_IN_CONFIG = '''
+STAND_IN_CONFIG = """
 from transformers import PretrainedConfig
 
 class StandInConfig(PretrainedConfig):
     model_type = 'mplugowl3'
-'''
+"""
 
-STAND_IN_MODEL = '''
+STAND_IN_MODEL = """
 import torch
 from torch import nn
 from transformers.modeling_attn_mask_utils import _prepare_4d_causal_attention_mask_for_sdpa
@@ -218,7 +230,7 @@ class StandInModel(nn.Module):
         self.inv_freq = 1.0 / 10000 ** (torch.arange(0, 4, 2).float() / 4)  # a plain tensor, as Owl3 keeps
         self.mask = _prepare_4d_causal_attention_mask_for_sdpa
         self.vision_class = SiglipVisionTransformer
-'''
+"""
 
 
 @pytest.fixture
@@ -229,12 +241,22 @@ def stand_in_hub_folder(tmp_path):
     folder.mkdir()
     (folder / 'configuration_standin.py').write_text(textwrap.dedent(STAND_IN_CONFIG))
     (folder / 'modeling_standin.py').write_text(textwrap.dedent(STAND_IN_MODEL))
-    (folder / 'config.json').write_text(json.dumps({
-        'model_type': 'mplugowl3',
-        'auto_map': {'AutoConfig': 'configuration_standin.StandInConfig', 'AutoModel': 'modeling_standin.StandInModel'},
-    }))
-    weights = {'linear.weight': torch.arange(6.0).reshape(2, 3), 'linear.bias': torch.tensor([1.0, -1.0]),
-               'scale': torch.tensor([2.0, 3.0])}
+    (folder / 'config.json').write_text(
+        json.dumps(
+            {
+                'model_type': 'mplugowl3',
+                'auto_map': {
+                    'AutoConfig': 'configuration_standin.StandInConfig',
+                    'AutoModel': 'modeling_standin.StandInModel',
+                },
+            }
+        )
+    )
+    weights = {
+        'linear.weight': torch.arange(6.0).reshape(2, 3),
+        'linear.bias': torch.tensor([1.0, -1.0]),
+        'scale': torch.tensor([2.0, 3.0]),
+    }
     save_file(weights, str(folder / 'model.safetensors'))
     qwen_tokenizer().save_pretrained(folder)
     return folder, weights

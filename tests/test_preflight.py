@@ -1,4 +1,5 @@
 """A first run that explains itself: missing downloads, an unreachable hub, CUDA, a 7B model on a CPU."""
+
 import os
 import subprocess
 import sys
@@ -6,8 +7,8 @@ import textwrap
 import warnings
 from pathlib import Path
 
-import pytest
 import pyiqa
+import pytest
 import torch
 
 from pyiqa_llmiqa import cli, llmiqa_arch, preflight
@@ -25,8 +26,9 @@ def test_unreachable_hub_is_one_message_with_every_download(tmp_path):
         from pyiqa_llmiqa import cli
         sys.exit(cli.main(['score', {IMAGE!r}, '--device', 'cpu']))
     """
-    result = subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True,
-                            env=env, timeout=300)
+    result = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 2
     err = result.stderr
     assert 'the Hugging Face hub cannot be reached (http://127.0.0.1:9' in err
@@ -41,21 +43,30 @@ def test_unreachable_hub_is_one_message_with_every_download(tmp_path):
 def test_nothing_to_download_means_no_probe(monkeypatch, tiny_backbone):
     monkeypatch.delenv('HF_HUB_OFFLINE')
     monkeypatch.setattr(preflight, 'hub_unreachable_reason', lambda *a: pytest.fail('probed the hub'))
-    preflight.check_downloads({'backbone': tiny_backbone, 'mix_grained': False,
-                               'segmenter': 'facebook/sam2.1-hiera-large'})
+    preflight.check_downloads(
+        {'backbone': tiny_backbone, 'mix_grained': False, 'segmenter': 'facebook/sam2.1-hiera-large'}
+    )
     monkeypatch.setattr(preflight, '_cached', lambda repo, filename: True)
-    preflight.check_downloads({'backbone': DEFAULT_BACKBONE, 'mix_grained': True,
-                               'segmenter': 'facebook/sam2.1-hiera-tiny'})
+    preflight.check_downloads(
+        {'backbone': DEFAULT_BACKBONE, 'mix_grained': True, 'segmenter': 'facebook/sam2.1-hiera-tiny'}
+    )
 
 
 def test_missing_downloads_name_each_file_with_its_size(monkeypatch):
     monkeypatch.setattr(preflight, '_cached', lambda repo, filename: False)
-    missing = preflight.missing_downloads({'backbone': 'HuggingFaceTB/SmolVLM-256M-Instruct', 'mix_grained': True,
-                                           'segmenter': 'facebook/sam2.1-hiera-tiny'})
+    missing = preflight.missing_downloads(
+        {
+            'backbone': 'HuggingFaceTB/SmolVLM-256M-Instruct',
+            'mix_grained': True,
+            'segmenter': 'facebook/sam2.1-hiera-tiny',
+        }
+    )
     assert missing == [
         ('backbone HuggingFaceTB/SmolVLM-256M-Instruct (about 0.5 GB)', 'HuggingFaceTB/SmolVLM-256M-Instruct'),
-        ('SAM2 checkpoint facebook/sam2.1-hiera-tiny/sam2.1_hiera_tiny.pt (about 156 MB)',
-         'facebook/sam2.1-hiera-tiny sam2.1_hiera_tiny.pt'),
+        (
+            'SAM2 checkpoint facebook/sam2.1-hiera-tiny/sam2.1_hiera_tiny.pt (about 156 MB)',
+            'facebook/sam2.1-hiera-tiny sam2.1_hiera_tiny.pt',
+        ),
     ]
 
 

@@ -1,4 +1,5 @@
 """Property-based tests (hypothesis): option parsing, fusion and score reading hold for any input."""
+
 import datetime
 import math
 
@@ -17,10 +18,16 @@ from pyiqa_llmiqa.score_reading import read_levels
 # --- option parsing ---------------------------------------------------------
 
 names = st.from_regex(r'[a-z_][a-z0-9_]{0,12}', fullmatch=True)
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(names, inner, max_size=3), max_leaves=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(names, inner, max_size=3), max_leaves=6
+)
 PLAIN = (type(None), bool, int, float, str, bytes, list, dict, set, datetime.date, datetime.datetime)
 
 
@@ -31,7 +38,7 @@ def _yaml(value) -> str:
 @settings(max_examples=200, deadline=None)
 @given(path=st.lists(names, min_size=1, max_size=3), value=values)
 def test_opt_values_round_trip_through_yaml(path, value):
-    parsed = parse_assignments([f"{'.'.join(path)}={_yaml(value)}"])
+    parsed = parse_assignments([f'{".".join(path)}={_yaml(value)}'])
     for key in path[:-1]:
         parsed = parsed[key]
     assert parsed == {path[-1]: value}
@@ -111,8 +118,15 @@ def test_fused_score_lies_within_its_inputs(global_score, regions, w):
 
 
 @settings(max_examples=200, deadline=None)
-@given(global_score=scores, regions=regions, w=weights, n_masks=st.integers(0, 100), c_max=st.integers(1, 50),
-       v=weights, levels=st.integers(2, 9))
+@given(
+    global_score=scores,
+    regions=regions,
+    w=weights,
+    n_masks=st.integers(0, 100),
+    c_max=st.integers(1, 50),
+    v=weights,
+    levels=st.integers(2, 9),
+)
 def test_count_term_keeps_the_score_within_its_inputs(global_score, regions, w, n_masks, c_max, v, levels):
     region_scores, region_areas = zip(*regions)
     final, _ = fuse(global_score, region_scores, region_areas, w, n_masks, levels, c_max, v)

@@ -5,6 +5,7 @@ real non-weight files (see docs/backbone-files.md), and is loaded through ``crea
 user's download is. Expected values come from the files themselves (the vocabulary, the jinja
 template, the processor settings), not from the product's functions.
 """
+
 import json
 import math
 import pathlib
@@ -51,15 +52,13 @@ def files():
 @pytest.fixture(scope='module')
 def folders(files, tmp_path_factory):
     root = tmp_path_factory.mktemp('real_config')
-    return {family: str(build_real_config_model(family, root / family, digit_answers=True))
-            for family in REAL_FAMILIES}
+    return {family: str(build_real_config_model(family, root / family, digit_answers=True)) for family in REAL_FAMILIES}
 
 
 @pytest.fixture(scope='module')
 def crops():
     rng = np.random.default_rng(11)
-    return [Image.fromarray(rng.integers(0, 256, (56 + 12 * i, 96 - 10 * i, 3), dtype=np.uint8))
-            for i in range(2)]
+    return [Image.fromarray(rng.integers(0, 256, (56 + 12 * i, 96 - 10 * i, 3), dtype=np.uint8)) for i in range(2)]
 
 
 def _metric(folder, preset='llmiqa_global', **options):
@@ -95,6 +94,7 @@ def test_a_missing_files_folder_says_how_to_give_one(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The prompt
 # ---------------------------------------------------------------------------------------------
+
 
 def test_default_model_prompt_is_qwen_official_format(folders):
     expected = (
@@ -134,12 +134,13 @@ def test_qwen_template_puts_the_standard_where_the_default_system_prompt_was(fol
     assert plain.startswith('<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n')
     prompt = _metric(folders['qwen2_5_vl']).net.prompt
     assert 'You are a helpful assistant.<|im_end|>' not in prompt
-    assert prompt.endswith(plain[plain.index('<|im_start|>user'):])
+    assert prompt.endswith(plain[plain.index('<|im_start|>user') :])
 
 
 # ---------------------------------------------------------------------------------------------
 # Level tokens and the greedy reading
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize('family', REAL_FAMILIES)
 @pytest.mark.parametrize('levels', [5, 7, 9])
@@ -187,6 +188,7 @@ def test_greedy_reading_is_what_generate_writes(family, folders, crops):
 # Image tokens from the real processor settings
 # ---------------------------------------------------------------------------------------------
 
+
 def _qwen_image_tokens(width, height, max_pixels=None):
     """Qwen2-VL's resize: each side to the nearest multiple of patch x merge; over max_pixels,
     both sides scaled down by the same factor and rounded down to such multiples; one token per
@@ -200,7 +202,7 @@ def _qwen_image_tokens(width, height, max_pixels=None):
         beta = math.sqrt(width * height / max_pixels)
         w, h = math.floor(width / beta / factor) * factor, math.floor(height / beta / factor) * factor
     assert settings['min_pixels'] <= w * h  # small images are scaled up; none here
-    return (w // patch) * (h // patch) // merge ** 2
+    return (w // patch) * (h // patch) // merge**2
 
 
 def _smolvlm_image_tokens(width, height):
@@ -225,27 +227,33 @@ def test_the_readme_counts_for_qwen(files):
     assert _qwen_image_tokens(588, 448) == 336  # SPAQ as pyiqa reads it
 
 
-@pytest.mark.parametrize('family, count', [('qwen2_5_vl', _qwen_image_tokens),
-                                           ('smolvlm', _smolvlm_image_tokens)])
+@pytest.mark.parametrize('family, count', [('qwen2_5_vl', _qwen_image_tokens), ('smolvlm', _smolvlm_image_tokens)])
 @pytest.mark.parametrize('size', [(1024, 768), (512, 384)])
 def test_image_token_count_follows_the_real_processor_settings(family, count, size, folders):
     backbone = _metric(folders[family]).net.backbone
-    inputs = backbone.processor(text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
-                                images=[[Image.new('RGB', size, (90, 100, 110))]], return_tensors='pt')
+    inputs = backbone.processor(
+        text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
+        images=[[Image.new('RGB', size, (90, 100, 110))]],
+        return_tensors='pt',
+    )
     image_token = _real_file(family, 'config.json')['image_token_id']
     assert int((inputs['input_ids'] == image_token).sum()) == count(*size)
 
 
 def test_max_pixels_bounds_the_qwen_image_tokens(folders):
     backbone = _metric(folders['qwen2_5_vl'], processor_kwargs={'max_pixels': 256 * 28 * 28}).net.backbone
-    inputs = backbone.processor(text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
-                                images=[[Image.new('RGB', (1024, 768))]], return_tensors='pt')
+    inputs = backbone.processor(
+        text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
+        images=[[Image.new('RGB', (1024, 768))]],
+        return_tensors='pt',
+    )
     assert int((inputs['input_ids'] == 151655).sum()) == _qwen_image_tokens(1024, 768, 256 * 28 * 28) == 234
 
 
 # ---------------------------------------------------------------------------------------------
 # Scoring: both modes, batches, the shared prefix, the presets
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize('family', REAL_FAMILIES)
 def test_scores_in_both_modes_and_batches_change_nothing(family, folders, crops):
@@ -284,9 +292,13 @@ def test_the_cpu_preset_shows_smolvlm_one_view_of_64_tokens(folders):
     config = _real_file('smolvlm', 'config.json')
     patches = (512 // config['vision_config']['patch_size']) ** 2
     expected = patches // config['scale_factor'] ** 2
-    backbone = pyiqa.create_metric('llmiqa_small', backbone=folders['smolvlm'], device='cpu',
-                                   segmenter=lambda _: []).net.backbone
-    inputs = backbone.processor(text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
-                                images=[[Image.new('RGB', (1024, 768))]], return_tensors='pt')
+    backbone = pyiqa.create_metric(
+        'llmiqa_small', backbone=folders['smolvlm'], device='cpu', segmenter=lambda _: []
+    ).net.backbone
+    inputs = backbone.processor(
+        text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
+        images=[[Image.new('RGB', (1024, 768))]],
+        return_tensors='pt',
+    )
     assert expected == 64
     assert int((inputs['input_ids'] == config['image_token_id']).sum()) == expected

@@ -1,4 +1,5 @@
 """Which masks become regions: thresholds at their exact boundaries, the complement, slivers, boxes."""
+
 import numpy as np
 from PIL import Image
 

@@ -1,11 +1,12 @@
 """Importing the plugin makes the presets pyiqa metrics; registering again never raises."""
+
 import importlib
 import subprocess
 import sys
 import textwrap
 
-import pytest
 import pyiqa
+import pytest
 from pyiqa.default_model_configs import DEFAULT_CONFIGS
 from pyiqa.utils.registry import ARCH_REGISTRY
 
@@ -63,7 +64,10 @@ def test_entry_point_is_declared():
 
 def _run(code):
     result = subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code)], capture_output=True, text=True, timeout=300,
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**__import__('os').environ, 'HF_HUB_OFFLINE': '1'},
     )
     assert result.returncode == 0, result.stderr[-3000:]

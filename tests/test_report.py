@@ -1,5 +1,6 @@
 """Tables, report.html and `pyiqa-llmiqa report DIR`, built from stored results written here by hand
 (the records llmiqa and pyiqa metrics store), so every expected figure is computed from the inputs."""
+
 import csv
 import html.parser
 import io
@@ -39,11 +40,14 @@ WIDTH, HEIGHT = 96, 64
 
 def _assessment(score: float, index: int) -> dict:
     """A mix-grained llmiqa record: two masks and the background, as ``Assessment.to_dict`` stores it."""
-    regions = [RegionScore('mask', (4, 4, 40, 30), 900, score + 0.5),
-               RegionScore('mask', (50, 20, 30, 30), 600, score - 0.5),
-               RegionScore('complement', (0, 0, WIDTH, HEIGHT), WIDTH * HEIGHT - 1500, score)]
-    return Assessment(score, score + 0.25 * (index % 3), score - 0.1, n_masks=3 + index, n_kept=2,
-                      regions=regions).to_dict()
+    regions = [
+        RegionScore('mask', (4, 4, 40, 30), 900, score + 0.5),
+        RegionScore('mask', (50, 20, 30, 30), 600, score - 0.5),
+        RegionScore('complement', (0, 0, WIDTH, HEIGHT), WIDTH * HEIGHT - 1500, score),
+    ]
+    return Assessment(
+        score, score + 0.25 * (index % 3), score - 0.1, n_masks=3 + index, n_kept=2, regions=regions
+    ).to_dict()
 
 
 def _write_images(root: Path, count: int) -> list:
@@ -81,8 +85,9 @@ def stored_run(tmp_path_factory, specs):
     for dataset in datasets:
         for spec, values in zip(specs, scores[dataset.name]):
             store = result_store(out, spec, dataset)
-            store.write_options({'metric': spec.name, 'options': spec.options, 'augment': {},
-                                 'key': spec.key(dataset.augment)})
+            store.write_options(
+                {'metric': spec.name, 'options': spec.options, 'augment': {}, 'key': spec.key(dataset.augment)}
+            )
             with store.appender(0) as append:
                 for index, (item, value) in enumerate(zip(dataset.items, values)):
                     record = _assessment(value, index) if spec.is_llmiqa else {'score': value}
@@ -112,13 +117,18 @@ def built(stored_run, tmp_path_factory):
 
 def expected_figures(scores, mos, lower_better):
     pred = [-s for s in scores] if lower_better else list(scores)
-    return {'srcc': stats.spearmanr(pred, mos)[0], 'plcc': stats.pearsonr(pred, mos)[0],
-            'krcc': stats.kendalltau(pred, mos)[0]}
+    return {
+        'srcc': stats.spearmanr(pred, mos)[0],
+        'plcc': stats.pearsonr(pred, mos)[0],
+        'krcc': stats.kendalltau(pred, mos)[0],
+    }
 
 
-EXPECTED = {('llmiqa', 'shapes'): expected_figures(SHAPES_LLMIQA, SHAPES_MOS, False),
-            ('piqe', 'shapes'): expected_figures(SHAPES_PIQE, SHAPES_MOS, True),
-            ('llmiqa', 'flat'): expected_figures(FLAT_LLMIQA, FLAT_MOS, False)}
+EXPECTED = {
+    ('llmiqa', 'shapes'): expected_figures(SHAPES_LLMIQA, SHAPES_MOS, False),
+    ('piqe', 'shapes'): expected_figures(SHAPES_PIQE, SHAPES_MOS, True),
+    ('llmiqa', 'flat'): expected_figures(FLAT_LLMIQA, FLAT_MOS, False),
+}
 
 
 def ceiling_by_hand(mos, k):
@@ -164,8 +174,9 @@ def _run(out):
 def markdown_cells(text):
     lines = [line for line in text.splitlines() if line.startswith('|')]
     header = [c.strip() for c in lines[0].strip('|').split('|')]
-    return header, {cells[0]: cells[1:] for cells in
-                    ([c.strip() for c in line.strip('|').split('|')] for line in lines[2:])}
+    return header, {
+        cells[0]: cells[1:] for cells in ([c.strip() for c in line.strip('|').split('|')] for line in lines[2:])
+    }
 
 
 def test_table_md_has_the_papers_layout(built):
@@ -180,13 +191,19 @@ def test_table_md_has_the_papers_layout(built):
         text = f'{value:.3f}'
         return f'**{text}**' if round(value, 3) == round(best, 3) else text
 
-    assert rows['llmiqa'] == [shown(llmiqa_s['srcc'], best_srcc), shown(llmiqa_s['plcc'], best_plcc),
-                              f'**{llmiqa_f["srcc"]:.3f}**', f'**{llmiqa_f["plcc"]:.3f}**']
+    assert rows['llmiqa'] == [
+        shown(llmiqa_s['srcc'], best_srcc),
+        shown(llmiqa_s['plcc'], best_plcc),
+        f'**{llmiqa_f["srcc"]:.3f}**',
+        f'**{llmiqa_f["plcc"]:.3f}**',
+    ]
     assert rows['piqe'] == [shown(piqe_s['srcc'], best_srcc), shown(piqe_s['plcc'], best_plcc), 'const.', 'const.']
     ceiling_shapes = ceiling_by_hand(SHAPES_MOS + [3.5], 7)
     ceiling_flat = ceiling_by_hand(FLAT_MOS, 7)
-    assert rows['*Ceiling, K = 7*'] == [f'*{v:.3f}*' for v in (ceiling_shapes['srcc'], ceiling_shapes['plcc'],
-                                                                ceiling_flat['srcc'], ceiling_flat['plcc'])]
+    assert rows['*Ceiling, K = 7*'] == [
+        f'*{v:.3f}*'
+        for v in (ceiling_shapes['srcc'], ceiling_shapes['plcc'], ceiling_flat['srcc'], ceiling_flat['plcc'])
+    ]
     caption = (built / 'table.md').read_text().strip().splitlines()[-1]
     assert 'Images: shapes 7, flat 4' in caption and 'llmiqa 1 on shapes' in caption and 'const.' in caption
 
@@ -239,7 +256,7 @@ def test_table_tex_parses_and_holds_the_csv_figures(built):
     figures = correlations_csv(built)
     body = {row[0]: row[1:] for row in rows[2:]}
     for metric, dataset, column in (('llmiqa', 'shapes', 0), ('piqe', 'shapes', 0), ('llmiqa', 'flat', 2)):
-        cells = body[metric][column:column + 2]
+        cells = body[metric][column : column + 2]
         expected = [round(float(figures[(metric, dataset)][f]), 3) for f in ('srcc', 'plcc')]
         assert [tex_number(c) for c in cells] == expected
     assert body['piqe'][2:] == ['const.', 'const.']
@@ -252,10 +269,18 @@ def test_table_tex_compiles_where_latex_is_installed(built, tmp_path):
     if not pdflatex:
         pytest.skip('pdflatex is not installed; the .tex is checked by the parser test')
     document = tmp_path / 'doc.tex'
-    document.write_text('\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n'
-                        + (built / 'table.tex').read_text() + '\\end{document}\n')
-    done = subprocess.run([pdflatex, '-interaction=nonstopmode', '-halt-on-error', document.name], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    document.write_text(
+        '\\documentclass{article}\n\\usepackage{booktabs}\n\\begin{document}\n'
+        + (built / 'table.tex').read_text()
+        + '\\end{document}\n'
+    )
+    done = subprocess.run(
+        [pdflatex, '-interaction=nonstopmode', '-halt-on-error', document.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / 'doc.pdf').stat().st_size > 1000
 
@@ -314,8 +339,10 @@ def _visit(report):
         if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
             pytest.fail(message)
         pytest.skip(message)
-    cells = ('[...document.querySelectorAll("td[data-figure]")].map(td => '
-             '[td.closest("table").id, td.dataset.metric, td.dataset.dataset, td.dataset.figure, td.textContent])')
+    cells = (
+        '[...document.querySelectorAll("td[data-figure]")].map(td => '
+        '[td.closest("table").id, td.dataset.metric, td.dataset.dataset, td.dataset.figure, td.textContent])'
+    )
     images = '[...document.images].map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])'
     return visit_page(report, {'cells': cells, 'images': images}, chromium=chromium)
 
@@ -330,8 +357,13 @@ def test_report_in_a_real_browser(built):
     for table, metric, dataset, figure, text in visit.values['cells']:
         value = float(figures[(metric, dataset)][figure])
         digits = 3 if table == 'paper-table' else 4
-        expected = 'const.' if (metric, dataset) == ('piqe', 'flat') else \
-            'no fit' if (metric, dataset, figure) == ('piqe', 'shapes', 'plcc_fitted') else f'{value:.{digits}f}'
+        expected = (
+            'const.'
+            if (metric, dataset) == ('piqe', 'flat')
+            else 'no fit'
+            if (metric, dataset, figure) == ('piqe', 'shapes', 'plcc_fitted')
+            else f'{value:.{digits}f}'
+        )
         assert text == expected, (table, metric, dataset, figure)
         seen[table] = seen.get(table, 0) + 1
     assert seen == {'paper-table': 2 * 2 * 2, 'all-figures': 4 * 4}  # metrics x data sets x figures
@@ -346,8 +378,9 @@ def test_ceiling_plot_names_its_rule(stored_run, tmp_path, monkeypatch):
     shutil.copytree(stored_run, out)
     titles = []
     plot = bench_report.plot_ceiling
-    monkeypatch.setattr(bench_report, 'plot_ceiling',
-                        lambda *a, title=None, **k: titles.append(title) or plot(*a, title=title, **k))
+    monkeypatch.setattr(
+        bench_report, 'plot_ceiling', lambda *a, title=None, **k: titles.append(title) or plot(*a, title=title, **k)
+    )
     assert cli.main(['report', str(out)]) == 0
     assert len(titles) == 1 and 'equal-width bins' in titles[0] and 'ceil(K (m - min) / (max - min))' in titles[0]
 

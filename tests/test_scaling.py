@@ -1,4 +1,5 @@
 """Sizes the pipeline bounds: segmentation of a downscaled copy, model inputs, and sliver regions."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -8,12 +9,15 @@ from pyiqa_llmiqa.regions import MAX_ASPECT_RATIO, select_regions
 from pyiqa_llmiqa.segment_scale import SEGMENT_MAX_SIDE, downscale, segmentation_size, upscale_mask
 
 
-@pytest.mark.parametrize('shape, expected', [
-    ((768, 1024), (768, 1024)),  # SAM2's own size: untouched
-    ((9000, 12000), (768, 1024)),
-    ((12000, 9000), (1024, 768)),
-    ((20000, 10), (1024, 1)),  # never a side of 0
-])
+@pytest.mark.parametrize(
+    'shape, expected',
+    [
+        ((768, 1024), (768, 1024)),  # SAM2's own size: untouched
+        ((9000, 12000), (768, 1024)),
+        ((12000, 9000), (1024, 768)),
+        ((20000, 10), (1024, 1)),  # never a side of 0
+    ],
+)
 def test_segmentation_size_bounds_the_longer_side(shape, expected):
     assert segmentation_size(*shape) == expected and max(expected) <= SEGMENT_MAX_SIDE
 

@@ -1,4 +1,5 @@
 """Reading a level from next-token logits: greedy as decoding would, or the expectation."""
+
 import math
 
 import pytest
@@ -127,7 +128,9 @@ class _BosTokenizer:
     is one token of its own (id 1000 + d)."""
 
     def encode(self, text, add_special_tokens=True):
-        ids = [1000 + int(text[1])] if len(text) == 2 and text[0] == ' ' and text[1].isdigit() else [ord(c) for c in text]
+        ids = (
+            [1000 + int(text[1])] if len(text) == 2 and text[0] == ' ' and text[1].isdigit() else [ord(c) for c in text]
+        )
         return ([1] if add_special_tokens else []) + ids
 
     def decode(self, ids):

@@ -1,7 +1,8 @@
 """SAM2Segmenter and the RLE helpers: the real sam2 generator, run offline on random weights."""
+
 import os
 
-os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ['HF_HUB_OFFLINE'] = '1'
 
 import hashlib
 import json
@@ -10,18 +11,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
-
 from conftest import shapes_image
-from pyiqa_llmiqa.rle import decode_masks, encode_masks
+
 from pyiqa_llmiqa.options import PAPER_MASK_GENERATOR
+from pyiqa_llmiqa.rle import decode_masks, encode_masks
 from pyiqa_llmiqa.sam2_names import resolve_sam2_config
 from pyiqa_llmiqa.segmenter import SAM2Segmenter
 
 H, W = 192, 256
 # Random weights rarely pass the paper's quality filters, so the test switches them off (0 = off),
 # keeps every candidate (NMS at IoU 1.0) and uses a 2x2 point grid to keep the decoder cheap.
-TEST_OVERRIDES = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0,
-                  'box_nms_thresh': 1.0, 'points_per_side': 2}
+TEST_OVERRIDES = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0, 'box_nms_thresh': 1.0, 'points_per_side': 2}
 
 
 @pytest.fixture(scope='module')
@@ -45,10 +45,18 @@ def masks(segmenter):
 
 def test_paper_settings_are_table_2():
     assert PAPER_MASK_GENERATOR == {
-        'points_per_side': 8, 'points_per_batch': 128, 'pred_iou_thresh': 0.9,
-        'stability_score_thresh': 0.8, 'stability_score_offset': 0.7, 'crop_n_layers': 0,
-        'box_nms_thresh': 0.9, 'crop_n_points_downscale_factor': 1.2, 'min_mask_region_area': 1000,
-        'use_m2m': False, 'output_mode': 'coco_rle'}
+        'points_per_side': 8,
+        'points_per_batch': 128,
+        'pred_iou_thresh': 0.9,
+        'stability_score_thresh': 0.8,
+        'stability_score_offset': 0.7,
+        'crop_n_layers': 0,
+        'box_nms_thresh': 0.9,
+        'crop_n_points_downscale_factor': 1.2,
+        'min_mask_region_area': 1000,
+        'use_m2m': False,
+        'output_mode': 'coco_rle',
+    }
 
 
 def test_masks_are_bool_hw_sorted_by_area_descending(masks):
@@ -99,7 +107,7 @@ def test_rejects_non_rgb_uint8_input(segmenter):
 
 
 def test_unknown_generator_option_is_rejected_with_the_valid_ones(checkpoint):
-    with pytest.raises(ValueError, match=r"points_per_sid.*valid.*points_per_side"):
+    with pytest.raises(ValueError, match=r'points_per_sid.*valid.*points_per_side'):
         SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': checkpoint}, {'points_per_sid': 4})
 
 
@@ -123,6 +131,7 @@ def test_checkpoint_that_does_not_match_the_config_is_named(tmp_path):
 
 def test_hub_id_offline_without_cache_says_how_to_fix(tmp_path, monkeypatch):
     from huggingface_hub import constants
+
     monkeypatch.setattr(constants, 'HF_HUB_OFFLINE', True)
     monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path))
     with pytest.raises(OSError, match=r"(?s)facebook/sam2.1-hiera-tiny.*download.*'checkpoint'"):
@@ -153,6 +162,7 @@ def test_rle_round_trip_is_exact_and_json_serialisable():
 
 def test_rle_decodes_sam2_uncompressed_form():
     from sam2.utils.amg import mask_to_rle_pytorch
+
     mask = np.random.default_rng(1).random((2, 20, 30)) < 0.4
     rles = mask_to_rle_pytorch(torch.from_numpy(mask))
     assert all(np.array_equal(got, want) for got, want in zip(decode_masks(rles), mask))

@@ -1,4 +1,5 @@
 """The prompts are the appendix's, character for character (whitespace normalised)."""
+
 import pytest
 
 from pyiqa_llmiqa.standards import build_standard, question
@@ -12,19 +13,29 @@ def _normalise(text):
 # with the page's line numbers removed and whitespace normalised: (standard, K) -> (system, user).
 _INTRO = 'You are a helpful assistant to help me evaluate the quality of the image.'
 _GIVEN = 'You will be given standards about each quality level. The quality standard is listed as follows:'
-_TAIL = ("The higher the image quality, the higher the score should be. Please strictly follow the USER's "
-         'format, otherwise the result will be invalid.')
+_TAIL = (
+    "The higher the image quality, the higher the score should be. Please strictly follow the USER's "
+    'format, otherwise the result will be invalid.'
+)
 
 
 def _user(k):
-    return f'please evaluate the quality of the image and score in [{k}]. Only tell me the number. Do not analyze the image.'
+    return (
+        f'please evaluate the quality of the image and score in [{k}]. '
+        'Only tell me the number. Do not analyze the image.'
+    )
 
 
 APPENDIX_E = {
-    ('word', 9): (f'{_INTRO} {_GIVEN} 9: Perfect, 8: Excellent, 7: Very Good, 6: Good, 5: Fair, 4: Bad, 3: Poor, '
-                  f'2: Awful, 1: Very Bad. {_TAIL}', _user('1,2,3,4,5,6,7,8,9')),
-    ('word', 7): (f'{_INTRO} {_GIVEN} 7: Perfect, 6: Excellent, 5: Good, 4: Fair, 3: Bad, 2: Poor, 1: Very Bad. '
-                  f'{_TAIL}', _user('1,2,3,4,5,6,7')),
+    ('word', 9): (
+        f'{_INTRO} {_GIVEN} 9: Perfect, 8: Excellent, 7: Very Good, 6: Good, 5: Fair, 4: Bad, 3: Poor, '
+        f'2: Awful, 1: Very Bad. {_TAIL}',
+        _user('1,2,3,4,5,6,7,8,9'),
+    ),
+    ('word', 7): (
+        f'{_INTRO} {_GIVEN} 7: Perfect, 6: Excellent, 5: Good, 4: Fair, 3: Bad, 2: Poor, 1: Very Bad. {_TAIL}',
+        _user('1,2,3,4,5,6,7'),
+    ),
     ('word', 5): (f'{_INTRO} {_GIVEN} 5: Excellent, 4: Good, 3: Fair, 2: Bad, 1: Poor. {_TAIL}', _user('1,2,3,4,5')),
     ('word', 3): (f'{_INTRO} {_GIVEN} 3: Excellent, 2: Fair, 1: Poor. {_TAIL}', _user('1,2,3')),
     ('sentence', 7): (
@@ -34,7 +45,9 @@ APPENDIX_E = {
         'satisfactory in many aspects. 4: Fair! The overall quality of the image is fair. There are certain '
         'merits but also some deficiencies. 3: Bad! The overall quality of the image is bad, with noticeable '
         'shortcomings. 2: Poor! The overall quality of the image is poor, with obvious defects. 1: Very Bad! '
-        f'The overall quality of the image is very bad and hard to accept. {_TAIL}', _user('1,2,3,4,5,6,7')),
+        f'The overall quality of the image is very bad and hard to accept. {_TAIL}',
+        _user('1,2,3,4,5,6,7'),
+    ),
     ('number', 7): (f'{_INTRO} {_TAIL}', _user('1,2,3,4,5,6,7')),
 }
 
@@ -57,7 +70,7 @@ def test_sentence_standard_lists_one_level_per_line():
 def test_number_standard_for_any_k(levels):
     standard = build_standard('number', levels)
     assert standard.question == question(levels)
-    assert f"[{','.join(map(str, range(1, levels + 1)))}]" in standard.question
+    assert f'[{",".join(map(str, range(1, levels + 1)))}]' in standard.question
 
 
 @pytest.mark.parametrize('name, levels', [('sentence', 5), ('word', 4), ('word', 8)])
@@ -118,7 +131,8 @@ def test_own_descriptions_in_the_sentence_layout_one_per_line():
     assert standard.system_prompt.splitlines() == [
         'You are a helpful assistant to help me evaluate the quality of the image. You will be given standards '
         'about each quality level. The quality standard is listed as follows:',
-        '2: Sharp.', '1: Blurry.',
+        '2: Sharp.',
+        '1: Blurry.',
         'The higher the image quality, the higher the score should be.',
         "Please strictly follow the USER's format, otherwise the result will be invalid.",
     ]

@@ -1,8 +1,9 @@
 """The user's named presets: one YAML file, read wherever a metric is named, errors with file and line."""
+
 import textwrap
 
-import pytest
 import pyiqa
+import pytest
 
 from pyiqa_llmiqa import cli, register, resolved_options
 from pyiqa_llmiqa.options import OptionError
@@ -55,12 +56,15 @@ def test_create_metric_and_the_score_command(presets, tiny_backbone, capsys):
     assert path.is_file()
 
 
-@pytest.mark.parametrize('text, line, expected', [
-    ('ok: {preset: llmiqa}\nbad:\n  preset: llmiqa\n  levels: "5"\n', 4, "option 'levels' must be int"),
-    ('bad:\n  preset: llmiqa\n  scor_mode: greedy\n', 3, "(did you mean 'score_mode'?)"),
-    ('\nbad: {preset: llmiqa_large}\n', 2, "'preset' must be one of llmiqa, llmiqa_global"),
-    ('bad: [1, 2]\n', 1, 'a preset is a mapping of options'),
-])
+@pytest.mark.parametrize(
+    'text, line, expected',
+    [
+        ('ok: {preset: llmiqa}\nbad:\n  preset: llmiqa\n  levels: "5"\n', 4, "option 'levels' must be int"),
+        ('bad:\n  preset: llmiqa\n  scor_mode: greedy\n', 3, "(did you mean 'score_mode'?)"),
+        ('\nbad: {preset: llmiqa_large}\n', 2, "'preset' must be one of llmiqa, llmiqa_global"),
+        ('bad: [1, 2]\n', 1, 'a preset is a mapping of options'),
+    ],
+)
 def test_a_bad_entry_names_the_file_and_line(presets, text, line, expected):
     path = presets(text)
     with pytest.raises(OptionError) as error:
@@ -76,12 +80,15 @@ def test_a_bad_entry_is_an_error_where_pyiqa_builds_it(presets):
         pyiqa.create_metric('bad', device='cpu')
 
 
-@pytest.mark.parametrize('text, line, expected', [
-    ('a: {levels: 5\n', 2, 'not valid YAML'),
-    ('- a\n- b\n', 1, 'holds a mapping of preset names to options'),
-    ('mine: {}\nmine: {levels: 5}\n', 2, "preset 'mine' is defined twice"),
-    ('a: !!python/object/apply:os.system [echo]\n', 1, 'not valid YAML'),
-])
+@pytest.mark.parametrize(
+    'text, line, expected',
+    [
+        ('a: {levels: 5\n', 2, 'not valid YAML'),
+        ('- a\n- b\n', 1, 'holds a mapping of preset names to options'),
+        ('mine: {}\nmine: {levels: 5}\n', 2, "preset 'mine' is defined twice"),
+        ('a: !!python/object/apply:os.system [echo]\n', 1, 'not valid YAML'),
+    ],
+)
 def test_a_broken_file_names_the_file_and_line(presets, text, line, expected, capsys):
     path = presets(text)
     with pytest.raises(OptionError) as error:

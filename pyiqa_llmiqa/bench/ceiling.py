@@ -17,6 +17,7 @@ largest MOS:
 
 PLCC here is the plain Pearson correlation of the levels, no curve fitting.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -84,8 +85,9 @@ def ceiling(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> Dic
     return {'srcc': s, 'plcc': p, 'value': (s + p) / 2}
 
 
-def ceiling_table(mos: Sequence[float], levels: Iterable[int] = DEFAULT_LEVELS,
-                  rule: str = 'equal_width') -> Dict[int, Dict[str, float]]:
+def ceiling_table(
+    mos: Sequence[float], levels: Iterable[int] = DEFAULT_LEVELS, rule: str = 'equal_width'
+) -> Dict[int, Dict[str, float]]:
     """``{K: ceiling(mos, K, rule)}`` for each K in ``levels``, in that order."""
     from .correlation import check_pairs
 

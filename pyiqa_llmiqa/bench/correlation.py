@@ -15,6 +15,7 @@ The four figures IQA papers report:
 pyiqa is imported only when the fitted PLCC is asked for: importing it loads
 torch, which takes seconds.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,20 +57,16 @@ def check_pairs(pred, mos, lower_better: bool = False) -> Tuple[np.ndarray, np.n
     except (TypeError, ValueError) as exc:
         raise ValueError(f'scores must be numbers: {exc}') from None
     if x.ndim != 1 or y.ndim != 1:
-        raise ValueError(
-            f'pred and mos must be one-dimensional, got shapes {x.shape} and {y.shape}')
+        raise ValueError(f'pred and mos must be one-dimensional, got shapes {x.shape} and {y.shape}')
     if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f'pred and mos differ in length: {x.shape[0]} predictions, {y.shape[0]} MOS values')
+        raise ValueError(f'pred and mos differ in length: {x.shape[0]} predictions, {y.shape[0]} MOS values')
     if x.shape[0] < MIN_PAIRS:
-        raise ValueError(
-            f'need at least {MIN_PAIRS} (pred, mos) pairs to correlate, got {x.shape[0]}')
+        raise ValueError(f'need at least {MIN_PAIRS} (pred, mos) pairs to correlate, got {x.shape[0]}')
     for label, arr in (('pred', x), ('mos', y)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             shown = ', '.join(str(i) for i in bad[:5]) + (', ...' if bad.size > 5 else '')
-            raise ValueError(
-                f'{label} holds {bad.size} NaN or infinite value(s), at index {shown}')
+            raise ValueError(f'{label} holds {bad.size} NaN or infinite value(s), at index {shown}')
     if lower_better:
         x = -x
     return x, y
@@ -119,26 +116,28 @@ def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4par
     if _is_constant(x) or _is_constant(y):
         return math.nan
     if x.shape[0] < _FIT_PARAMS[fit]:
-        warnings.warn(f'{fit} needs at least {_FIT_PARAMS[fit]} pairs to fit, got {x.shape[0]}; '
-                      f'plcc_fitted is NaN', RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f'{fit} needs at least {_FIT_PARAMS[fit]} pairs to fit, got {x.shape[0]}; plcc_fitted is NaN',
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return math.nan
     from pyiqa.metrics.correlation_coefficient import calculate_plcc
     from scipy.optimize import OptimizeWarning
 
     try:
-        with np.errstate(over='ignore', divide='ignore', invalid='ignore'), \
-                warnings.catch_warnings():
+        with np.errstate(over='ignore', divide='ignore', invalid='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore', OptimizeWarning)
             value = float(calculate_plcc(x, y, fit_scale=fit))
     except RuntimeError as exc:  # curve_fit ran out of iterations
-        warnings.warn(f'{fit} fit did not converge ({exc}); plcc_fitted is NaN',
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(f'{fit} fit did not converge ({exc}); plcc_fitted is NaN', RuntimeWarning, stacklevel=2)
         return math.nan
     return value
 
 
-def correlations(pred: Sequence[float], mos: Sequence[float], lower_better: bool = False,
-                 fit: str = 'logistic_4params') -> Dict[str, float]:
+def correlations(
+    pred: Sequence[float], mos: Sequence[float], lower_better: bool = False, fit: str = 'logistic_4params'
+) -> Dict[str, float]:
     """All four figures at once: ``dict(srcc=, plcc=, krcc=, plcc_fitted=)``.
 
     ``lower_better=True`` turns the sign of ``pred`` first (for metrics where a

@@ -7,6 +7,7 @@ say otherwise, as pyiqa's benchmark script does. Images are read by
 applied with pyiqa's transforms. With a data root, each relative path loses its first folder and
 goes under the root, as in ``pyiqa.load_dataset``: ``./datasets/SPAQ/TestImage`` -> ``ROOT/SPAQ/TestImage``.
 """
+
 import csv
 import os
 import re
@@ -71,8 +72,10 @@ def _read_yaml(path: Path) -> Dict[str, Dict[str, Any]]:
     if isinstance(content, dict) and 'type' in content:
         return {content.get('name') or path.stem: content}
     if not isinstance(content, dict) or not all(isinstance(v, dict) and 'type' in v for v in content.values()):
-        raise DatasetError(f'{path}: expected pyiqa dataset options (a mapping with type, dataroot_target, '
-                           'meta_info_file), or a mapping of data set names to such options')
+        raise DatasetError(
+            f'{path}: expected pyiqa dataset options (a mapping with type, dataroot_target, '
+            'meta_info_file), or a mapping of data set names to such options'
+        )
     return content
 
 
@@ -84,8 +87,10 @@ def dataset_options(spec: str) -> Dict[str, Dict[str, Any]]:
         return _read_yaml(Path(spec))
     known = get_dataset_info()
     if spec not in known:
-        raise DatasetError(f'{spec!r} is neither a dataset options YAML nor one of pyiqa\'s data sets: '
-                           f'{", ".join(sorted(known))} (AGIQA-3K: options/agiqa3k.yml)')
+        raise DatasetError(
+            f"{spec!r} is neither a dataset options YAML nor one of pyiqa's data sets: "
+            f'{", ".join(sorted(known))} (AGIQA-3K: options/agiqa3k.yml)'
+        )
     return {spec: dict(known[spec])}
 
 
@@ -105,10 +110,12 @@ def download_hint(key: str, options: Dict[str, Any], root: str) -> str:
     elif archive is None:
         hint = 'get the data set from its authors and put it where the dataset options say'
     else:
-        hint = (f'hf download {PYIQA_DATA} {archive} --repo-type dataset --local-dir DATA_ROOT, then extract it '
-                f'there; the meta-info CSVs: hf download {PYIQA_META_INFO} --repo-type dataset '
-                f"--local-dir DATA_ROOT/meta_info (or python -c \"import pyiqa; pyiqa.load_dataset('{key}', "
-                "data_root='DATA_ROOT')\" for both)")
+        hint = (
+            f'hf download {PYIQA_DATA} {archive} --repo-type dataset --local-dir DATA_ROOT, then extract it '
+            f'there; the meta-info CSVs: hf download {PYIQA_META_INFO} --repo-type dataset '
+            f"--local-dir DATA_ROOT/meta_info (or python -c \"import pyiqa; pyiqa.load_dataset('{key}', "
+            "data_root='DATA_ROOT')\" for both)"
+        )
     return hint.replace('DATA_ROOT', root)
 
 
@@ -123,14 +130,17 @@ def fetch_dataset(key: str, options: Dict[str, Any], root: str) -> None:
     from pyiqa.data.dataset_api import load_dataset as pyiqa_load_dataset
 
     if key not in dataset_download_name:
-        raise DatasetError(f'{key}: pyiqa cannot download this data set (it downloads '
-                           f'{", ".join(sorted(dataset_download_name))}); {download_hint(key, options, root)}')
+        raise DatasetError(
+            f'{key}: pyiqa cannot download this data set (it downloads '
+            f'{", ".join(sorted(dataset_download_name))}); {download_hint(key, options, root)}'
+        )
     print(f'{key}: downloading what is missing under {root} with pyiqa.load_dataset', file=sys.stderr)
     try:
         pyiqa_load_dataset(key, data_root=root, dataset_opts=options)
     except Exception as error:  # the hub, the archive or pyiqa's reader: say which data set and why
-        raise DatasetError(f'{key}: download failed ({type(error).__name__}: {error}); '
-                           f'{download_hint(key, options, root)}') from None
+        raise DatasetError(
+            f'{key}: download failed ({type(error).__name__}: {error}); {download_hint(key, options, root)}'
+        ) from None
 
 
 def _check_files(key: str, options: Dict[str, Any], root: str) -> None:
@@ -144,8 +154,10 @@ def _check_files(key: str, options: Dict[str, Any], root: str) -> None:
         with open(meta, newline='', encoding='utf-8-sig') as handle:
             header = next(csv.reader(handle), [])
         if split not in header:
-            raise DatasetError(f'{key}: {meta} has no split column {split!r} (columns: {", ".join(header)}); '
-                               f"the split needs pyiqa's own meta-info file: {download_hint(key, options, root)}")
+            raise DatasetError(
+                f'{key}: {meta} has no split column {split!r} (columns: {", ".join(header)}); '
+                f"the split needs pyiqa's own meta-info file: {download_hint(key, options, root)}"
+            )
 
 
 def _name_in_root(path: str, root: str, meta_info_file: str) -> str:
@@ -161,8 +173,9 @@ def _name_in_root(path: str, root: str, meta_info_file: str) -> str:
     return name
 
 
-def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = None,
-                 download: bool = False) -> BenchDataset:
+def load_dataset(
+    key: str, options: Dict[str, Any], data_root: Optional[str] = None, download: bool = False
+) -> BenchDataset:
     """The test items of one data set, through pyiqa's dataset class named by ``options['type']``;
     with ``download``, a missing pyiqa data set is fetched first (:func:`fetch_dataset`)."""
     from pyiqa.data import build_dataset
@@ -186,11 +199,16 @@ def load_dataset(key: str, options: Dict[str, Any], data_root: Optional[str] = N
         raise DatasetError(f'{key}: no images in the {options["phase"]} split of {options["meta_info_file"]}')
     missing = sum(not item.path.is_file() for item in items)
     if missing == len(items):
-        raise DatasetError(f'{key}: none of the {len(items)} images is in {root} (the first: {items[0].path}); '
-                           f'{download_hint(key, options, data_root or "./datasets")}')
+        raise DatasetError(
+            f'{key}: none of the {len(items)} images is in {root} (the first: {items[0].path}); '
+            f'{download_hint(key, options, data_root or "./datasets")}'
+        )
     if missing:
-        print(f'warning: {key}: {missing} of {len(items)} images are missing under {root}; they will be '
-              'recorded as failed', file=sys.stderr)
+        print(
+            f'warning: {key}: {missing} of {len(items)} images are missing under {root}; they will be '
+            'recorded as failed',
+            file=sys.stderr,
+        )
     # pyiqa's mos_normalize already turns a lower-better MOS into a higher-better one.
     lower_better = bool(options.get('lower_better')) and not options.get('mos_normalize')
     return BenchDataset(safe_name(key), items, dict(options.get('augment') or {}), lower_better, str(root))
@@ -203,8 +221,11 @@ def safe_name(text: str) -> str:
 
 def load_datasets(specs: List[str], data_root: Optional[str] = None, download: bool = False) -> List[BenchDataset]:
     """Every data set that ``specs`` (names or YAML files) describe, in order (``download``: fetch missing ones)."""
-    datasets = [load_dataset(key, options, data_root, download)
-                for spec in specs for key, options in dataset_options(spec).items()]
+    datasets = [
+        load_dataset(key, options, data_root, download)
+        for spec in specs
+        for key, options in dataset_options(spec).items()
+    ]
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         raise DatasetError(f'two data sets share a name: {", ".join(names)}')

@@ -5,6 +5,7 @@ It names each data set (with its images' folder, preprocessing, MOS direction an
 name and MOS) and each metric (with its direction, its K for llmiqa, and the key of its results
 on each data set: the key depends on the device the run used, so it is stored, not recomputed).
 """
+
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -38,12 +39,27 @@ class RunMetric:
 
 def write_manifest(specs, datasets: List[BenchDataset], out: Path) -> Path:
     """Describe the run of ``specs`` (``MetricSpec``) on ``datasets`` in ``out/run.json``."""
-    metrics = [RunMetric(s.name, s.lower_better, s.is_llmiqa, s.options.get('levels') if s.is_llmiqa else None,
-                         {d.name: s.key(d.augment) for d in datasets}) for s in specs]
+    metrics = [
+        RunMetric(
+            s.name,
+            s.lower_better,
+            s.is_llmiqa,
+            s.options.get('levels') if s.is_llmiqa else None,
+            {d.name: s.key(d.augment) for d in datasets},
+        )
+        for s in specs
+    ]
     described = {
-        'datasets': [{'name': d.name, 'root': os.path.abspath(d.root) if d.root else '', 'augment': d.augment,
-                      'mos_lower_better': d.mos_lower_better, 'items': [[i.name, i.mos] for i in d.items]}
-                     for d in datasets],
+        'datasets': [
+            {
+                'name': d.name,
+                'root': os.path.abspath(d.root) if d.root else '',
+                'augment': d.augment,
+                'mos_lower_better': d.mos_lower_better,
+                'items': [[i.name, i.mos] for i in d.items],
+            }
+            for d in datasets
+        ],
         'metrics': [asdict(m) for m in metrics],
     }
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -61,10 +77,16 @@ def read_manifest(out: Path) -> Tuple[List[RunMetric], List[BenchDataset]]:
         raise ManifestError(f'{out}: no {MANIFEST} here; it is written by `pyiqa-llmiqa bench --out {out}`')
     try:
         described = json.loads(path.read_text(encoding='utf-8'))
-        datasets = [BenchDataset(d['name'],
-                                 [Item(name, Path(d['root']) / name, float(mos)) for name, mos in d['items']],
-                                 dict(d['augment']), bool(d['mos_lower_better']), d['root'])
-                    for d in described['datasets']]
+        datasets = [
+            BenchDataset(
+                d['name'],
+                [Item(name, Path(d['root']) / name, float(mos)) for name, mos in d['items']],
+                dict(d['augment']),
+                bool(d['mos_lower_better']),
+                d['root'],
+            )
+            for d in described['datasets']
+        ]
         metrics = [RunMetric(**m) for m in described['metrics']]
     except (ValueError, KeyError, TypeError) as error:
         raise ManifestError(f'{path}: not a bench run description ({type(error).__name__}: {error})') from None

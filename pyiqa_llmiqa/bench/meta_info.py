@@ -21,6 +21,7 @@ a header.
 AGIQA-3K is not among pyiqa's data sets; :func:`convert_agiqa` turns its
 published ``data.csv`` into an NR meta-info CSV (``name,mos``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -64,12 +65,12 @@ def dataset_name(csv_path: PathLike) -> str:
     stem = Path(csv_path).stem
     name = stem
     if name.startswith('meta_info_'):
-        name = name[len('meta_info_'):]
+        name = name[len('meta_info_') :]
     idx = name.find('Dataset')
     if idx > 0:
         name = name[:idx]
     if name.endswith('_data') and len(name) > len('_data'):
-        name = name[:-len('_data')]
+        name = name[: -len('_data')]
     return name or stem
 
 
@@ -89,11 +90,9 @@ def _parse_score(path: Path, line: int, column: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise MetaInfoError(
-            f'{path}, line {line}: MOS {text!r} in column {column!r} is not a number') from None
+        raise MetaInfoError(f'{path}, line {line}: MOS {text!r} in column {column!r} is not a number') from None
     if not math.isfinite(value):
-        raise MetaInfoError(
-            f'{path}, line {line}: MOS {text!r} in column {column!r} is not a finite number')
+        raise MetaInfoError(f'{path}, line {line}: MOS {text!r} in column {column!r} is not a finite number')
     return value
 
 
@@ -131,8 +130,11 @@ def read_meta_info(csv_path: PathLike, pyiqa_subset: bool = True) -> List[Tuple[
             header = [c.strip() for c in header]
             fr_layout = len(header) >= 2 and header[0] == 'ref_name' and header[1] == 'dist_name'
             name_idx, score_idx = (1, 2) if fr_layout else (0, 1)
-            layout = ('full-reference layout (ref_name, dist_name, score)' if fr_layout
-                      else 'no-reference layout (image name, MOS)')
+            layout = (
+                'full-reference layout (ref_name, dist_name, score)'
+                if fr_layout
+                else 'no-reference layout (image name, MOS)'
+            )
             if len(header) <= score_idx:
                 hint = ''
                 if len(header) == 1 and ';' in header[0]:
@@ -140,18 +142,21 @@ def read_meta_info(csv_path: PathLike, pyiqa_subset: bool = True) -> List[Tuple[
                 raise MetaInfoError(
                     f'{path}: missing column: pyiqa reads the {layout} from columns '
                     f'{name_idx + 1} and {score_idx + 1}, but the header has only '
-                    f'{len(header)} column(s): {header}{hint}')
+                    f'{len(header)} column(s): {header}{hint}'
+                )
             if _looks_numeric(header[score_idx]):
                 raise MetaInfoError(
                     f'{path}: line 1 looks like data, not a header ({header}); pyiqa treats '
-                    f'the first line as the header, so the file needs one, e.g. "img_name,mos"')
+                    f'the first line as the header, so the file needs one, e.g. "img_name,mos"'
+                )
             score_col = header[score_idx]
             if AGIQA_SCORE_COLUMN in header and score_col != AGIQA_SCORE_COLUMN:
                 raise MetaInfoError(
                     f'{path}: missing column: column {score_idx + 1} is {score_col!r}, not a MOS; '
-                    f'this looks like AGIQA-3K\'s data.csv (it has {AGIQA_SCORE_COLUMN!r}), which '
+                    f"this looks like AGIQA-3K's data.csv (it has {AGIQA_SCORE_COLUMN!r}), which "
                     f'pyiqa cannot read as it is -- convert it first with convert_agiqa '
-                    f'(pyiqa-llmiqa convert-agiqa DATA_CSV OUT_CSV)')
+                    f'(pyiqa-llmiqa convert-agiqa DATA_CSV OUT_CSV)'
+                )
             rows: List[Tuple[str, float]] = []
             for row in reader:
                 line = reader.line_num
@@ -160,11 +165,11 @@ def read_meta_info(csv_path: PathLike, pyiqa_subset: bool = True) -> List[Tuple[
                 if len(row) <= score_idx:
                     raise MetaInfoError(
                         f'{path}, line {line}: missing column: {len(row)} field(s), but the '
-                        f'{layout} needs column {score_idx + 1} ({score_col!r})')
+                        f'{layout} needs column {score_idx + 1} ({score_col!r})'
+                    )
                 name = row[name_idx].strip()
                 if not name:
-                    raise MetaInfoError(
-                        f'{path}, line {line}: empty image name in column {header[name_idx]!r}')
+                    raise MetaInfoError(f'{path}, line {line}: empty image name in column {header[name_idx]!r}')
                 rows.append((name, _parse_score(path, line, score_col, row[score_idx].strip())))
         except csv.Error as exc:
             raise MetaInfoError(f'{path}, line {reader.line_num}: malformed CSV ({exc})') from None
@@ -177,7 +182,8 @@ def read_meta_info(csv_path: PathLike, pyiqa_subset: bool = True) -> List[Tuple[
         if not rows:
             raise MetaInfoError(
                 f'{path}: no rows left after dropping the first {LIVEC_TRAIN_ROWS} '
-                f'(LIVE Challenge training images, as pyiqa does)')
+                f'(LIVE Challenge training images, as pyiqa does)'
+            )
     return rows
 
 
@@ -205,14 +211,15 @@ def convert_agiqa(data_csv: PathLike, out_csv: PathLike) -> int:
         try:
             fields = [f.strip() for f in (reader.fieldnames or [])]
             if not fields:
-                raise MetaInfoError(f'{src}: the file is empty (expected AGIQA-3K\'s header)')
+                raise MetaInfoError(f"{src}: the file is empty (expected AGIQA-3K's header)")
             reader.fieldnames = fields
             missing = [c for c in (AGIQA_NAME_COLUMN, AGIQA_SCORE_COLUMN) if c not in fields]
             if missing:
                 raise MetaInfoError(
                     f'{src}: missing column(s) {", ".join(repr(c) for c in missing)}; '
-                    f'AGIQA-3K\'s data.csv has {AGIQA_NAME_COLUMN!r} and {AGIQA_SCORE_COLUMN!r}, '
-                    f'this file has {fields}')
+                    f"AGIQA-3K's data.csv has {AGIQA_NAME_COLUMN!r} and {AGIQA_SCORE_COLUMN!r}, "
+                    f'this file has {fields}'
+                )
             for row in reader:
                 line = reader.line_num
                 if not any((v or '').strip() for k, v in row.items() if k is not None):
@@ -220,8 +227,7 @@ def convert_agiqa(data_csv: PathLike, out_csv: PathLike) -> int:
                 name = (row.get(AGIQA_NAME_COLUMN) or '').strip()
                 text = (row.get(AGIQA_SCORE_COLUMN) or '').strip()
                 if not name:
-                    raise MetaInfoError(
-                        f'{src}, line {line}: empty image name in column {AGIQA_NAME_COLUMN!r}')
+                    raise MetaInfoError(f'{src}, line {line}: empty image name in column {AGIQA_NAME_COLUMN!r}')
                 _parse_score(src, line, AGIQA_SCORE_COLUMN, text)
                 out_rows.append((name, text))
         except csv.Error as exc:
@@ -257,10 +263,9 @@ def resolve_image_path(root: PathLike, name: str) -> Path:
     if PurePosixPath(name).is_absolute() or win.is_absolute() or win.drive or win.root:
         raise ValueError(
             f'image name {name!r} is an absolute path; names in a meta-info file must be '
-            f'relative to the data root {str(root)!r}')
+            f'relative to the data root {str(root)!r}'
+        )
     parts = name.replace('\\', '/').split('/')
     if '..' in parts:
-        raise ValueError(
-            f'image name {name!r} has a ".." component and would escape the data root '
-            f'{str(root)!r}')
+        raise ValueError(f'image name {name!r} has a ".." component and would escape the data root {str(root)!r}')
     return Path(root) / name

@@ -3,6 +3,7 @@
 A :class:`MetricSpec` knows everything the scores depend on before anything is built, so finished
 results can be found, and stale ones told apart, without loading a model.
 """
+
 import difflib
 import hashlib
 import json
@@ -51,11 +52,14 @@ class MetricSpec:
 
         metric = pyiqa.create_metric(self.name, device=device, **self.overrides)
         if self.is_llmiqa:
+
             def score(image):
                 return metric.net.assess([image])[0].to_dict()
         else:
+
             def score(image):
                 return {'score': float(metric(TF.to_tensor(image).unsqueeze(0)).item())}
+
         return score
 
 

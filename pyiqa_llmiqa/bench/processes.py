@@ -3,6 +3,7 @@
 Both launchers set ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; without them there is one process.
 The group (gloo, on CPU and GPU alike) is only used to wait for each other.
 """
+
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +27,7 @@ class Processes:
 
     def shard(self, items: Sequence) -> list:
         """Every ``world``-th item, starting at this process's rank."""
-        return list(items[self.rank::self.world])
+        return list(items[self.rank :: self.world])
 
     def barrier(self) -> None:
         if self.world > 1:

@@ -6,6 +6,7 @@ pyiqa's benchmark CSV (``tests/NR_benchmark_results.csv`` in its repository) has
 4 decimals. ``correlations.csv`` holds the same figures unrounded, with the logistic-fitted PLCC,
 the counts of scored and failed images, and a note where a figure is missing and why.
 """
+
 import csv
 import math
 import warnings
@@ -67,8 +68,7 @@ def _correlate(scores: List[float], mos: List[float], sign_turned: bool):
 def evaluate(metric: RunMetric, dataset: BenchDataset, out: Path) -> Row:
     """The correlations of ``metric``'s stored scores with the data set's MOS (sign turned if lower is better)."""
     records = metric.store(out, dataset).records()
-    pairs = [(item.mos, records[item.name]['score']) for item in dataset.items
-             if 'score' in records.get(item.name, {})]
+    pairs = [(item.mos, records[item.name]['score']) for item in dataset.items if 'score' in records.get(item.name, {})]
     failed = sum('error' in records.get(item.name, {}) for item in dataset.items)
     mos, scores = [m for m, _ in pairs], [s for _, s in pairs]
     sign_turned = metric.lower_better != dataset.mos_lower_better
@@ -79,15 +79,27 @@ def evaluate(metric: RunMetric, dataset: BenchDataset, out: Path) -> Row:
         missing_why = CONSTANT[0]
     else:
         figures, fit_failed = _correlate(scores, mos, sign_turned)
-    return Row(metric.name, dataset.name, metric.keys[dataset.name], mos, scores, failed,
-               len(dataset.items) - len(pairs) - failed, sign_turned, figures, missing_why, fit_failed)
+    return Row(
+        metric.name,
+        dataset.name,
+        metric.keys[dataset.name],
+        mos,
+        scores,
+        failed,
+        len(dataset.items) - len(pairs) - failed,
+        sign_turned,
+        figures,
+        missing_why,
+        fit_failed,
+    )
 
 
 def write_pyiqa_csv(rows: List[Row], path: Path) -> None:
     """pyiqa's benchmark layout: ``Metric name, DATASET(PLCC/SRCC/KRCC), ...`` (``nan`` where undefined)."""
     datasets = list(dict.fromkeys(r.dataset for r in rows))
-    cells = {(r.metric, r.dataset): '/'.join(str(round(r.figures[f], 4)) for f in ('plcc', 'srcc', 'krcc'))
-             for r in rows}
+    cells = {
+        (r.metric, r.dataset): '/'.join(str(round(r.figures[f], 4)) for f in ('plcc', 'srcc', 'krcc')) for r in rows
+    }
     with open(path, 'w', newline='', encoding='utf-8') as handle:
         writer = csv.writer(handle)
         writer.writerow(['Metric name'] + [f'{d}(PLCC/SRCC/KRCC)' for d in datasets])
@@ -101,8 +113,18 @@ def write_long_csv(rows: List[Row], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(['metric', 'dataset', 'key', 'n', 'failed', 'missing', *FIGURES, 'note'])
         for r in rows:
-            writer.writerow([r.metric, r.dataset, r.key, len(r.scores), r.failed, r.missing,
-                             *(repr(r.figures[f]) for f in FIGURES), r.note])
+            writer.writerow(
+                [
+                    r.metric,
+                    r.dataset,
+                    r.key,
+                    len(r.scores),
+                    r.failed,
+                    r.missing,
+                    *(repr(r.figures[f]) for f in FIGURES),
+                    r.note,
+                ]
+            )
 
 
 def figure_text(row: Row, figure: str, digits: int = 4) -> str:
@@ -119,8 +141,10 @@ def fit_note(rows: List[Row]) -> str:
     failed = [f'{r.metric} on {r.dataset}' for r in rows if r.fit_failed and not r.missing_why]
     if not failed:
         return ''
-    return (f'no fit: the 4-parameter logistic fit of pyiqa did not converge (or had fewer than 4 images) for '
-            f'{", ".join(failed)}; fitted PLCC left out')
+    return (
+        f'no fit: the 4-parameter logistic fit of pyiqa did not converge (or had fewer than 4 images) for '
+        f'{", ".join(failed)}; fitted PLCC left out'
+    )
 
 
 def markdown(rows: List[Row]) -> str:
@@ -145,8 +169,9 @@ def scatter(row: Row, path: Path) -> None:
     ax.set_xlabel('MOS')
     ax.set_ylabel(f'{row.metric} score')
     turned = ' of the negated score' if row.sign_turned else ''
-    figures = '  '.join(f'{name} {figure_text(row, f, 3)}' for name, f in (('SRCC', 'srcc'), ('PLCC', 'plcc'),
-                                                                           ('KRCC', 'krcc')))
+    figures = '  '.join(
+        f'{name} {figure_text(row, f, 3)}' for name, f in (('SRCC', 'srcc'), ('PLCC', 'plcc'), ('KRCC', 'krcc'))
+    )
     ax.set_title(f'{row.metric} on {row.dataset} (n={len(row.scores)})\n{figures}{turned}', fontsize=9)
     ax.grid(True, alpha=0.3)
     fig.tight_layout()

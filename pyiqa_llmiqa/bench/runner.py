@@ -1,4 +1,5 @@
 """Scoring every image of every data set with every metric, resumably, over one or more processes."""
+
 import gc
 import sys
 from pathlib import Path
@@ -30,8 +31,14 @@ def score_item(score: Callable, item: Item, transform: Callable) -> dict:
     return entry
 
 
-def run(specs: List[MetricSpec], datasets: List[BenchDataset], out: Path, processes: Processes,
-        device: Optional[str] = None, retry_failed: bool = False) -> None:
+def run(
+    specs: List[MetricSpec],
+    datasets: List[BenchDataset],
+    out: Path,
+    processes: Processes,
+    device: Optional[str] = None,
+    retry_failed: bool = False,
+) -> None:
     """Score what is not finished yet; each process takes its shard and appends as it goes."""
     for spec in specs:
         score = None
@@ -40,22 +47,38 @@ def run(specs: List[MetricSpec], datasets: List[BenchDataset], out: Path, proces
             order = [item.name for item in dataset.items]
             if processes.is_main:
                 store.merge(order)
-                store.write_options({'metric': spec.name, 'options': spec.options, 'augment': dataset.augment,
-                                     'key': spec.key(dataset.augment)})
+                store.write_options(
+                    {
+                        'metric': spec.name,
+                        'options': spec.options,
+                        'augment': dataset.augment,
+                        'key': spec.key(dataset.augment),
+                    }
+                )
             processes.barrier()
             finished = {name for name, r in store.records().items() if 'score' in r or not retry_failed}
             todo = [item for item in dataset.items if item.name not in finished]
             if processes.is_main:
-                print(f'{spec.name} on {dataset.name}: {len(dataset.items) - len(todo)} of '
-                      f'{len(dataset.items)} images already done', file=sys.stderr)
+                print(
+                    f'{spec.name} on {dataset.name}: {len(dataset.items) - len(todo)} of '
+                    f'{len(dataset.items)} images already done',
+                    file=sys.stderr,
+                )
             mine = processes.shard(todo)
             if mine:
                 score = score or spec.build(processes.device(device))
                 transform = dataset.transform()
                 failed = 0
-                with store.appender(processes.rank) as append, \
-                        tqdm(mine, desc=f'{spec.name} on {dataset.name}', unit='img', dynamic_ncols=True,
-                             disable=not processes.is_main) as bar:
+                with (
+                    store.appender(processes.rank) as append,
+                    tqdm(
+                        mine,
+                        desc=f'{spec.name} on {dataset.name}',
+                        unit='img',
+                        dynamic_ncols=True,
+                        disable=not processes.is_main,
+                    ) as bar,
+                ):
                     for item in bar:
                         entry = score_item(score, item, transform)
                         append(entry)

@@ -6,6 +6,7 @@ scores, each process appends to its own ``METRIC-KEY.rankN.jsonl`` and flushes e
 folds those into the main file (a scored record wins over a failed one), so a killed run loses
 only the images in flight. Lines cut by a crash are skipped when read.
 """
+
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,7 @@ class ResultStore:
         """A function that appends one record to this process's part file and flushes it."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / f'{self.stem}.rank{rank}.jsonl', 'a', encoding='utf-8') as handle:
+
             def append(entry: dict) -> None:
                 handle.write(json.dumps(entry) + '\n')
                 handle.flush()

@@ -8,6 +8,7 @@ metrics in the run; the caption gives the number of images of each data set. A c
 number says why: ``const.`` (constant predictions), ``n<3`` (too few scored images), ``no fit``
 (the logistic fit of the fitted PLCC did not converge or had too few images, named once in the caption).
 """
+
 import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
@@ -70,8 +71,14 @@ def _mark_best(rows: Dict[str, List[Cell]], digits: int) -> None:
                 c.best = round(c.value, digits) == best
 
 
-def paper_table(rows: List[Row], datasets: List[BenchDataset], levels: Sequence[int], krcc_too: bool = False,
-                fitted_plcc: bool = False, digits: int = 3) -> PaperTable:
+def paper_table(
+    rows: List[Row],
+    datasets: List[BenchDataset],
+    levels: Sequence[int],
+    krcc_too: bool = False,
+    fitted_plcc: bool = False,
+    digits: int = 3,
+) -> PaperTable:
     """The table of ``rows`` (from ``report.evaluate``), with one ceiling row per K in ``levels``."""
     figures = table_figures(krcc_too, fitted_plcc)
     by_key = {(r.metric, r.dataset): r for r in rows}
@@ -86,12 +93,15 @@ def paper_table(rows: List[Row], datasets: List[BenchDataset], levels: Sequence[
                 numeric = not row.missing_why and not (f == 'plcc_fitted' and row.fit_failed)
                 cells[metric].append(Cell(shown, row.figures[f] if numeric else math.nan))
     _mark_best(cells, digits)
-    ceilings = {k: [c for d in datasets for c in _ceiling_cells([i.mos for i in d.items], k, figures, digits)]
-                for k in levels}
+    ceilings = {
+        k: [c for d in datasets for c in _ceiling_cells([i.mos for i in d.items], k, figures, digits)] for k in levels
+    }
     names = ' and '.join(LABELS[f] for f in figures)
     counts = ', '.join(f'{d.name} {len(d.items):,}' for d in datasets)
-    caption = (f'{names} against MOS, best of each column in bold. Last row: the best any K-level integer '
-               f'scorer can reach (MOS in K equal-width bins). Images: {counts}.')
+    caption = (
+        f'{names} against MOS, best of each column in bold. Last row: the best any K-level integer '
+        f'scorer can reach (MOS in K equal-width bins). Images: {counts}.'
+    )
     failed = [f'{r.metric} {r.failed} on {r.dataset}' for r in rows if r.failed]
     notes = []
     if failed:
@@ -120,9 +130,20 @@ def to_markdown(table: PaperTable) -> str:
     return '\n'.join(lines + ['', ' '.join([table.caption] + table.notes), ''])
 
 
-LATEX_SPECIALS = {'\\': r'\textbackslash{}', '&': r'\&', '%': r'\%', '$': r'\$', '#': r'\#', '_': r'\_',
-                  '{': r'\{', '}': r'\}', '~': r'\textasciitilde{}', '^': r'\textasciicircum{}',
-                  '<': r'\textless{}', '>': r'\textgreater{}'}
+LATEX_SPECIALS = {
+    '\\': r'\textbackslash{}',
+    '&': r'\&',
+    '%': r'\%',
+    '$': r'\$',
+    '#': r'\#',
+    '_': r'\_',
+    '{': r'\{',
+    '}': r'\}',
+    '~': r'\textasciitilde{}',
+    '^': r'\textasciicircum{}',
+    '<': r'\textless{}',
+    '>': r'\textgreater{}',
+}
 
 
 def latex_escape(text: str) -> str:
@@ -143,10 +164,18 @@ def to_latex(table: PaperTable, label: str = 'tab:bench') -> str:
     groups = ' & '.join(rf'\multicolumn{{{per}}}{{c}}{{{latex_escape(d.name)}}}' for d in table.datasets)
     rules = ' '.join(rf'\cmidrule(lr){{{2 + i * per}-{1 + (i + 1) * per}}}' for i in range(len(table.datasets)))
     names = ' & '.join(LABELS[f] for _ in table.datasets for f in table.figures)
-    lines = [r'\begin{table}[t]', r'\centering',
-             rf'\caption{{{latex_escape(" ".join([table.caption] + table.notes))}}}', rf'\label{{{label}}}',
-             rf'\begin{{tabular}}{{{spec}}}', r'\toprule', rf' & {groups} \\', rules, rf'Metric & {names} \\',
-             r'\midrule']
+    lines = [
+        r'\begin{table}[t]',
+        r'\centering',
+        rf'\caption{{{latex_escape(" ".join([table.caption] + table.notes))}}}',
+        rf'\label{{{label}}}',
+        rf'\begin{{tabular}}{{{spec}}}',
+        r'\toprule',
+        rf' & {groups} \\',
+        rules,
+        rf'Metric & {names} \\',
+        r'\midrule',
+    ]
     for metric, cells in table.rows.items():
         lines.append(' & '.join([latex_escape(metric)] + [_latex_cell(c) for c in cells]) + r' \\')
     if table.ceilings:

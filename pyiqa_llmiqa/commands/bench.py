@@ -7,6 +7,7 @@ was scored, for pyiqa-llmiqa report DIR), a scatter plot per metric and data set
 Rerunning the same command finishes what is missing.
 For several processes: torchrun --nproc_per_node N -m pyiqa_llmiqa.cli bench ...
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -16,18 +17,38 @@ from .report import add_table_arguments
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser('bench', help='benchmark metrics against human scores (SRCC/PLCC/KRCC)',
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--dataset', nargs='+', required=True, metavar='NAME_OR_YAML',
-                        help="pyiqa data set names (koniq10k, spaq, livec, kadid10k, ...) or dataset options YAMLs")
-    parser.add_argument('--metrics', nargs='+', required=True, metavar='NAME',
-                        help='llmiqa presets and pyiqa NR metrics (piqe, niqe, musiq, ...)')
+    parser = subparsers.add_parser(
+        'bench',
+        help='benchmark metrics against human scores (SRCC/PLCC/KRCC)',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        '--dataset',
+        nargs='+',
+        required=True,
+        metavar='NAME_OR_YAML',
+        help='pyiqa data set names (koniq10k, spaq, livec, kadid10k, ...) or dataset options YAMLs',
+    )
+    parser.add_argument(
+        '--metrics',
+        nargs='+',
+        required=True,
+        metavar='NAME',
+        help='llmiqa presets and pyiqa NR metrics (piqe, niqe, musiq, ...)',
+    )
     parser.add_argument('--out', required=True, metavar='DIR', help='folder for the results')
-    parser.add_argument('--data-root', metavar='DIR',
-                        help='folder that stands for ./datasets in the dataset options (pyiqa: ./datasets)')
-    parser.add_argument('--download', action='store_true',
-                        help="fetch missing pyiqa data sets (images and meta-info files) with pyiqa's load_dataset "
-                             'into --data-root first')
+    parser.add_argument(
+        '--data-root',
+        metavar='DIR',
+        help='folder that stands for ./datasets in the dataset options (pyiqa: ./datasets)',
+    )
+    parser.add_argument(
+        '--download',
+        action='store_true',
+        help="fetch missing pyiqa data sets (images and meta-info files) with pyiqa's load_dataset "
+        'into --data-root first',
+    )
     parser.add_argument('--retry-failed', action='store_true', help='score again the images that failed before')
     add_table_arguments(parser)
     add_option_arguments(parser)
@@ -60,7 +81,10 @@ def run(args) -> int:
     print(markdown(rows))
     failed = sum(r.failed for r in rows)
     if failed:
-        print(f'{failed} image(s) failed; their reasons are in the "error" field of the JSON lines under '
-              f'{out / "predictions"} (--retry-failed scores them again)', file=sys.stderr)
+        print(
+            f'{failed} image(s) failed; their reasons are in the "error" field of the JSON lines under '
+            f'{out / "predictions"} (--retry-failed scores them again)',
+            file=sys.stderr,
+        )
     print(f'results in {out} (table.md, table.tex, report.html)', file=sys.stderr)
     return 0

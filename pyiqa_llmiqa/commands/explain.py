@@ -1,4 +1,5 @@
 """`pyiqa-llmiqa explain IMAGE -o OUT.png`: draw the regions, their scores and the fused score."""
+
 import json
 
 from ..cli_options import add_metric_arguments, create_metric_from_args

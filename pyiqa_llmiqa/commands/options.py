@@ -1,4 +1,5 @@
 """`pyiqa-llmiqa options [--metric NAME]`: the options a metric runs with, and what each means."""
+
 import json
 
 from ..cli_options import add_metric_arguments, options_from_args
@@ -6,12 +7,17 @@ from ..cli_options import add_metric_arguments, options_from_args
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        'options', help='print the resolved options of a preset, with their meaning',
+        'options',
+        help='print the resolved options of a preset, with their meaning',
         description='Print the options a metric made from a preset (and any --options/--opt) runs with, '
-                    'each with its meaning, and where your own presets are read from.')
+        'each with its meaning, and where your own presets are read from.',
+    )
     add_metric_arguments(parser)
-    parser.add_argument('--markdown', action='store_true',
-                        help='print the reference table of every option and its default (docs/options.md)')
+    parser.add_argument(
+        '--markdown',
+        action='store_true',
+        help='print the reference table of every option and its default (docs/options.md)',
+    )
     parser.set_defaults(run=run)
 
 

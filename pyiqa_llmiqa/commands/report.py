@@ -5,6 +5,7 @@ Writes benchmark_results.csv, correlations.csv, table.md, table.tex (booktabs: m
 sets as column groups, best in bold, the K-level ceiling last), the scatter and ceiling plots, and
 report.html (one self-contained page: tables, plots, the images llmiqa ranks worst, failures, options).
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -13,17 +14,29 @@ from pathlib import Path
 def add_table_arguments(parser) -> None:
     """The options of the tables and the report (shared with ``bench``)."""
     parser.add_argument('--krcc', action='store_true', help='add KRCC to SRCC and PLCC in table.md / table.tex')
-    parser.add_argument('--fitted-plcc', action='store_true',
-                        help="the tables' PLCC after pyiqa's 4-parameter logistic fit (default: no fitting, "
-                             'as the paper and pyiqa report it)')
+    parser.add_argument(
+        '--fitted-plcc',
+        action='store_true',
+        help="the tables' PLCC after pyiqa's 4-parameter logistic fit (default: no fitting, "
+        'as the paper and pyiqa report it)',
+    )
     parser.add_argument('--digits', type=int, default=3, metavar='N', help='decimals in the tables (default: 3)')
-    parser.add_argument('--worst', type=int, default=4, metavar='N',
-                        help='llmiqa images with the largest rank error shown per data set (default: 4)')
+    parser.add_argument(
+        '--worst',
+        type=int,
+        default=4,
+        metavar='N',
+        help='llmiqa images with the largest rank error shown per data set (default: 4)',
+    )
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser('report', help='rebuild the tables and report.html of a bench run',
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        'report',
+        help='rebuild the tables and report.html of a bench run',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument('dir', metavar='DIR', help='the --out folder of a bench run')
     add_table_arguments(parser)
     parser.set_defaults(run=run)

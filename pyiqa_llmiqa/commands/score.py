@@ -1,4 +1,5 @@
 """`pyiqa-llmiqa score PATH...`: score image files and folders, one line (or JSON object) each."""
+
 import json
 import sys
 
@@ -35,7 +36,7 @@ def run(args) -> int:
 
     paths = find_images(args.paths)
     if not paths:
-        print(f"error: no image files in {' '.join(args.paths)}", file=sys.stderr)
+        print(f'error: no image files in {" ".join(args.paths)}', file=sys.stderr)
         return 2
     metric = create_metric_from_args(args)
     failed = 0
@@ -51,8 +52,10 @@ def run(args) -> int:
         else:
             print(f'{path}\t{assessment.score:.4f}', flush=True)
     if metric.net.fallback_count:
-        print(f'note: {metric.net.fallback_count} answers were not a level and fell back to the '
-              'likeliest level', file=sys.stderr)
+        print(
+            f'note: {metric.net.fallback_count} answers were not a level and fell back to the likeliest level',
+            file=sys.stderr,
+        )
     if failed:
         print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ Each :class:`Case` is a file name in the corpus folder with what scoring it must
 (``error`` None), the same score as another file whose pixels load identically (``same_as``), or
 fail with an error whose message holds ``error`` (and the file name).
 """
+
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,9 @@ def make_corpus(folder) -> List[Case]:
     Image.new('RGB', (1, 1), (200, 30, 30)).save(folder / 'one_pixel.png')
     Image.fromarray(picture(5, 3)).save(folder / 'below_patch.png')
     rgb.save(folder / 'rgb.png')
-    Image.fromarray(np.dstack([picture(), np.linspace(0, 255, 48 * 64).reshape(64, 48).astype(np.uint8)]),
-                    'RGBA').save(folder / 'rgba.png')
+    Image.fromarray(np.dstack([picture(), np.linspace(0, 255, 48 * 64).reshape(64, 48).astype(np.uint8)]), 'RGBA').save(
+        folder / 'rgba.png'
+    )
     Image.fromarray(gray).save(folder / 'gray.png')
     Image.fromarray(gray.astype(np.uint16) * 257).save(folder / 'gray16.png')  # 16-bit PNG
     palette = rgb.quantize(16)

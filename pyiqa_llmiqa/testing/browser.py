@@ -5,6 +5,7 @@ Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pi
 file descriptor 3, answers and events out on 4, each a JSON text ended by a NUL byte), so it needs
 no browser download and no Python package beyond the standard library.
 """
+
 import base64
 import fcntl
 import json
@@ -19,9 +20,17 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome')
-FLAGS = ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync',
-         '--remote-debugging-pipe')
+FLAGS = (
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--remote-debugging-pipe',
+)
 LAPTOP = (1366, 768)  # a common laptop screen, in CSS pixels
 
 
@@ -70,8 +79,9 @@ class _Pipe:
         message, self.buffer = self.buffer.split(b'\0', 1)
         return json.loads(message)
 
-    def send(self, method: str, params: Optional[dict] = None, session: Optional[str] = None,
-             timeout: float = 30.0) -> dict:
+    def send(
+        self, method: str, params: Optional[dict] = None, session: Optional[str] = None, timeout: float = 30.0
+    ) -> dict:
         self.next_id += 1
         command = {'id': self.next_id, 'method': method, 'params': params or {}}
         if session:
@@ -110,13 +120,27 @@ def _collect(events: List[dict], visit: PageVisit) -> None:
         elif method == 'Network.requestWillBeSent':
             visit.requests.append(params['request']['url'])
         elif method == 'Network.loadingFailed':
-            url = next((e['params']['request']['url'] for e in events if e.get('method') == 'Network.requestWillBeSent'
-                        and e['params']['requestId'] == params['requestId']), params['requestId'])
+            url = next(
+                (
+                    e['params']['request']['url']
+                    for e in events
+                    if e.get('method') == 'Network.requestWillBeSent'
+                    and e['params']['requestId'] == params['requestId']
+                ),
+                params['requestId'],
+            )
             visit.failed_requests.append(f'{url}: {params.get("errorText", "failed")}')
 
 
-def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LAPTOP, full_page: bool = False,
-               fragment: str = '', chromium: Optional[str] = None, timeout: float = 60.0) -> PageVisit:
+def visit_page(
+    page: Path,
+    expressions: Optional[Dict[str, str]] = None,
+    size=LAPTOP,
+    full_page: bool = False,
+    fragment: str = '',
+    chromium: Optional[str] = None,
+    timeout: float = 60.0,
+) -> PageVisit:
     """Load ``page`` (scrolled to the element whose id is ``fragment``, if given) in a fresh headless
     Chromium at ``size`` (CSS pixels) and report what happened.
 
@@ -125,8 +149,9 @@ def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LA
     """
     chromium = chromium or find_chromium()
     if not chromium:
-        raise BrowserError(f'no Chromium on PATH (looked for {", ".join(CHROMIUM_NAMES)}); on Debian: '
-                           'apt-get install chromium')
+        raise BrowserError(
+            f'no Chromium on PATH (looked for {", ".join(CHROMIUM_NAMES)}); on Debian: apt-get install chromium'
+        )
     url = Path(page).resolve().as_uri() + (f'#{fragment}' if fragment else '')
     with tempfile.TemporaryDirectory(prefix='chromium-profile-') as profile:
         to_browser_read, to_browser = os.pipe()
@@ -135,14 +160,20 @@ def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LA
         def onto_3_and_4():  # Chromium reads commands on fd 3 and writes on fd 4
             # copies above 10 first, as the pipe's own descriptors may be 3 or 4; dup2 then makes 3 and 4
             # inheritable, and every other descriptor of Python's is not (PEP 446): close_fds=False leaks none
-            reading, writing = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
-                                for fd in (to_browser_read, from_browser_write))
+            reading, writing = (
+                fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (to_browser_read, from_browser_write)
+            )
             os.dup2(reading, 3)
             os.dup2(writing, 4)
 
-        process = subprocess.Popen([chromium, *FLAGS, f'--user-data-dir={profile}', 'about:blank'],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                   preexec_fn=onto_3_and_4, close_fds=False)
+        process = subprocess.Popen(
+            [chromium, *FLAGS, f'--user-data-dir={profile}', 'about:blank'],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=onto_3_and_4,
+            close_fds=False,
+        )
         os.close(to_browser_read)
         os.close(from_browser_write)
         pipe = _Pipe(process, to_browser, from_browser)
@@ -152,23 +183,29 @@ def visit_page(page: Path, expressions: Optional[Dict[str, str]] = None, size=LA
             for domain in ('Runtime', 'Log', 'Network', 'Page'):
                 pipe.send(f'{domain}.enable', session=session)
             width, height = size
-            pipe.send('Emulation.setDeviceMetricsOverride',
-                      {'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': False}, session=session)
+            pipe.send(
+                'Emulation.setDeviceMetricsOverride',
+                {'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': False},
+                session=session,
+            )
             pipe.events.clear()
             pipe.send('Page.navigate', {'url': url}, session=session)
             pipe.wait_for('Page.loadEventFired', timeout)
             visit = PageVisit()
             for name, expression in (expressions or {}).items():
-                answer = pipe.send('Runtime.evaluate', {'expression': expression, 'returnByValue': True},
-                                   session=session)
+                answer = pipe.send(
+                    'Runtime.evaluate', {'expression': expression, 'returnByValue': True}, session=session
+                )
                 if 'exceptionDetails' in answer:
                     raise BrowserError(f'{name}: {answer["exceptionDetails"].get("text")}')
                 visit.values[name] = answer['result'].get('value')
             if full_page:  # a window as tall as the page
                 content = pipe.send('Page.getLayoutMetrics', session=session)['cssContentSize']
-                pipe.send('Emulation.setDeviceMetricsOverride', {'width': width, 'height': int(content['height']),
-                                                                 'deviceScaleFactor': 1, 'mobile': False},
-                          session=session)
+                pipe.send(
+                    'Emulation.setDeviceMetricsOverride',
+                    {'width': width, 'height': int(content['height']), 'deviceScaleFactor': 1, 'mobile': False},
+                    session=session,
+                )
             shot = pipe.send('Page.captureScreenshot', {'format': 'png'}, session=session)
             visit.screenshot = base64.b64decode(shot['data'])
             _collect(pipe.events, visit)

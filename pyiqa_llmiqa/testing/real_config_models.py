@@ -14,6 +14,7 @@ package). Command line::
 
     python -m pyiqa_llmiqa.testing.real_config_models FAMILY OUT_DIR [--files DIR] [--seed N] [--full-size]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,18 +33,29 @@ __all__ = ['REAL_FAMILIES', 'build_real_config_model', 'model_files_dir']
 # add up to half the head size), so the text width is one real head.
 _SHRINK = {
     'qwen2_5_vl': {
-        'hidden_size': 128, 'num_attention_heads': 1, 'num_key_value_heads': 1,
-        'num_hidden_layers': 2, 'intermediate_size': 64, 'max_window_layers': 2,
-        'vision_config.depth': 2, 'vision_config.hidden_size': 32, 'vision_config.num_heads': 2,
-        'vision_config.intermediate_size': 64, 'vision_config.out_hidden_size': 128,
+        'hidden_size': 128,
+        'num_attention_heads': 1,
+        'num_key_value_heads': 1,
+        'num_hidden_layers': 2,
+        'intermediate_size': 64,
+        'max_window_layers': 2,
+        'vision_config.depth': 2,
+        'vision_config.hidden_size': 32,
+        'vision_config.num_heads': 2,
+        'vision_config.intermediate_size': 64,
+        'vision_config.out_hidden_size': 128,
         'vision_config.fullatt_block_indexes': [1],
     },
     'smolvlm': {
-        'text_config.hidden_size': 64, 'text_config.num_attention_heads': 1,
-        'text_config.num_key_value_heads': 1, 'text_config.num_hidden_layers': 2,
+        'text_config.hidden_size': 64,
+        'text_config.num_attention_heads': 1,
+        'text_config.num_key_value_heads': 1,
+        'text_config.num_hidden_layers': 2,
         'text_config.intermediate_size': 64,
-        'vision_config.hidden_size': 16, 'vision_config.num_attention_heads': 2,
-        'vision_config.num_hidden_layers': 1, 'vision_config.intermediate_size': 32,
+        'vision_config.hidden_size': 16,
+        'vision_config.num_attention_heads': 2,
+        'vision_config.num_hidden_layers': 1,
+        'vision_config.intermediate_size': 32,
     },
 }
 REAL_FAMILIES = tuple(_SHRINK)
@@ -90,9 +102,14 @@ def _make_digits_likely(model, tokenizer, scale: float = 3.0) -> None:
         weight[digits] = torch.randn(len(digits), weight.shape[1], dtype=weight.dtype) * scale
 
 
-def build_real_config_model(family: str, out, files: pathlib.Path | None = None,
-                            seed: int = 0, digit_answers: bool = False,
-                            full_size: bool = False) -> pathlib.Path:
+def build_real_config_model(
+    family: str,
+    out,
+    files: pathlib.Path | None = None,
+    seed: int = 0,
+    digit_answers: bool = False,
+    full_size: bool = False,
+) -> pathlib.Path:
     """Save into ``out`` the family's real files and a random-weight model of its shrunk config.
 
     The folder loads like a user's download (``AutoProcessor`` / ``AutoModelForImageTextToText``

@@ -1,4 +1,5 @@
 """Random-weight SAM2 checkpoints, for tests that must run offline."""
+
 import os
 from pathlib import Path
 from typing import Union
@@ -8,8 +9,9 @@ import torch
 from ..sam2_names import resolve_sam2_config
 
 
-def save_random_sam2_checkpoint(path: Union[str, os.PathLike],
-                                config: str = 'configs/sam2.1/sam2.1_hiera_t.yaml', seed: int = 0) -> Path:
+def save_random_sam2_checkpoint(
+    path: Union[str, os.PathLike], config: str = 'configs/sam2.1/sam2.1_hiera_t.yaml', seed: int = 0
+) -> Path:
     """Build a SAM2 model with random weights (seeded) and save it as sam2 checkpoints are: ``{'model': state_dict}``.
 
     The global torch RNG state is left untouched.

@@ -31,13 +31,21 @@ from typing import Callable
 
 import torch
 
-__all__ = ['FAMILIES', 'VARIANTS', 'build_tiny_model', 'qwen_vl_tokenizer', 'build_realistic_qwen2_5_vl', 'byte_level_vocab',
-           'train_byte_level_bpe']
+__all__ = [
+    'FAMILIES',
+    'VARIANTS',
+    'build_tiny_model',
+    'qwen_vl_tokenizer',
+    'build_realistic_qwen2_5_vl',
+    'byte_level_vocab',
+    'train_byte_level_bpe',
+]
 
 
 # --------------------------------------------------------------------------------------------
 # Tokenizer pieces
 # --------------------------------------------------------------------------------------------
+
 
 def _byte_symbols() -> list[str]:
     """The 256 printable stand-ins that byte-level BPE uses for the bytes 0..255, in byte order.
@@ -72,10 +80,12 @@ def _byte_level_backend(vocab: dict[str, int]):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[], fuse_unk=False, byte_fallback=False))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     return tok
 
@@ -90,9 +100,13 @@ def _qwen_tokenizer(extra_special: tuple[str, ...], **named_tokens):
     from transformers import Qwen2Tokenizer
 
     tokenizer = Qwen2Tokenizer(
-        vocab=byte_level_vocab(), merges=[],
-        unk_token=None, eos_token='<|im_end|>', pad_token='<|endoftext|>',
-        model_max_length=32768, **named_tokens,
+        vocab=byte_level_vocab(),
+        merges=[],
+        unk_token=None,
+        eos_token='<|im_end|>',
+        pad_token='<|endoftext|>',
+        model_max_length=32768,
+        **named_tokens,
     )
     specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + extra_special
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
@@ -100,8 +114,15 @@ def _qwen_tokenizer(extra_special: tuple[str, ...], **named_tokens):
     return tokenizer
 
 
-def _plain_tokenizer(specials: tuple[str, ...], *, eos: str, pad: str, bos: str | None = None,
-                     add_bos_token: bool = False, **named_tokens):
+def _plain_tokenizer(
+    specials: tuple[str, ...],
+    *,
+    eos: str,
+    pad: str,
+    bos: str | None = None,
+    add_bos_token: bool = False,
+    **named_tokens,
+):
     """A `TokenizersBackend` (fast tokenizer) over the byte-level vocabulary plus `specials`.
 
     `specials` are added as special tokens in the given order (their ids follow the 256 byte
@@ -112,9 +133,15 @@ def _plain_tokenizer(specials: tuple[str, ...], *, eos: str, pad: str, bos: str 
 
     backend = _byte_level_backend(byte_level_vocab())
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
-    tokenizer = TokenizersBackend(tokenizer_object=backend, bos_token=bos, eos_token=eos,
-                                  pad_token=pad, model_max_length=32768,
-                                  add_bos_token=add_bos_token, **named_tokens)
+    tokenizer = TokenizersBackend(
+        tokenizer_object=backend,
+        bos_token=bos,
+        eos_token=eos,
+        pad_token=pad,
+        model_max_length=32768,
+        add_bos_token=add_bos_token,
+        **named_tokens,
+    )
     named = {bos, eos, pad, *named_tokens.values()}
     tokenizer.add_special_tokens({'extra_special_tokens': [t for t in specials if t not in named]})
     return tokenizer
@@ -141,8 +168,7 @@ def _gemma_tokenizer(specials: tuple[str, ...], **named_tokens):
         vocab[f'<0x{byte:02X}>'] = len(vocab)
     for char in ['\u2581'] + [chr(c) for c in range(33, 127)]:
         vocab.setdefault(char, len(vocab))
-    tokenizer = GemmaTokenizer(vocab=vocab, merges=[], model_max_length=32768, add_bos_token=True,
-                               **named_tokens)
+    tokenizer = GemmaTokenizer(vocab=vocab, merges=[], model_max_length=32768, add_bos_token=True, **named_tokens)
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer.add_special_tokens({'extra_special_tokens': list(specials)})
     return tokenizer
@@ -172,68 +198,68 @@ def qwen_vl_tokenizer(spaced_digits: bool = False):
 # Qwen2-VL / Qwen2.5-VL: a default system message when none is given; images and videos are
 # placed where they occur in the content, each wrapped in <|vision_start|>...<|vision_end|>.
 QWEN_VL_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
+    '{% for message in messages %}'
     "{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}"
+    '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n'
+    '{% endif %}'
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}"
     "{{ message['content'] }}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' or 'image' in part or 'image_url' in part %}"
-    "<|vision_start|><|image_pad|><|vision_end|>"
+    '<|vision_start|><|image_pad|><|vision_end|>'
     "{% elif part['type'] == 'video' or 'video' in part %}"
-    "<|vision_start|><|video_pad|><|vision_end|>"
+    '<|vision_start|><|video_pad|><|vision_end|>'
     "{% elif 'text' in part %}"
     "{{ part['text'] }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% endif %}"
-    "<|im_end|>\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    '{% endif %}'
+    '{% endfor %}'
+    '{% endif %}'
+    '<|im_end|>\n'
+    '{% endfor %}'
+    '{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}'
 )
 
 # Qwen2.5-VL's format without a system role: a system message raises, as the templates of Gemma 1/2
 # and Mistral do ("System role not supported"), so the standard has to go into the user's turn.
 QWEN_VL_NO_SYSTEM_CHAT_TEMPLATE = (
-    "{% if messages[0]['role'] == 'system' %}"
-    "{{ raise_exception('System role not supported') }}"
-    "{% endif %}"
+    "{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
 ) + QWEN_VL_CHAT_TEMPLATE.replace(
     "{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}", "")
+    '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n'
+    '{% endif %}',
+    '',
+)
 
 # Qwen3-VL: like Qwen2.5-VL but no default system message.
 QWEN3_VL_CHAT_TEMPLATE = QWEN_VL_CHAT_TEMPLATE.replace(
     "{% if loop.first and message['role'] != 'system' %}"
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}", "")
-
+    '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n'
+    '{% endif %}',
+    '',
+)
 
 
 def _idefics_style_template(bos: str) -> str:
     """Idefics3 / SmolVLM: `Role: text<end_of_utterance>` turns, `Role:` with no space when the
     turn opens with an image; a system message is just another turn (`System: ...`)."""
     return (
-        bos +
-        "{% for message in messages %}"
+        bos + '{% for message in messages %}'
         "{{ message['role'] | capitalize }}"
         "{% if message['content'] is string %}"
         ": {{ message['content'] }}"
-        "{% else %}"
+        '{% else %}'
         "{% if message['content'][0]['type'] == 'image' %}:{% else %}: {% endif %}"
         "{% for part in message['content'] %}"
         "{% if part['type'] == 'image' %}<image>"
         "{% elif part['type'] == 'text' %}{{ part['text'] }}"
-        "{% endif %}"
-        "{% endfor %}"
-        "{% endif %}"
-        "<end_of_utterance>\n"
-        "{% endfor %}"
-        "{% if add_generation_prompt %}Assistant:{% endif %}"
+        '{% endif %}'
+        '{% endfor %}'
+        '{% endif %}'
+        '<end_of_utterance>\n'
+        '{% endfor %}'
+        '{% if add_generation_prompt %}Assistant:{% endif %}'
     )
 
 
@@ -244,103 +270,105 @@ IDEFICS3_CHAT_TEMPLATE = _idefics_style_template('<|begin_of_text|>')
 # LLaVA-OneVision (Qwen2 chat format): `<|im_start|>role ` then all images of the turn, then all
 # videos, then each text part prefixed by a newline; turns are not separated by newlines.
 LLAVA_ONEVISION_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
+    '{% for message in messages %}'
     "<|im_start|>{{ message['role'] }} "
     "{% if message['content'] is string %}"
     "{{ '\\n' + message['content'] }}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in message['content'] %}{% if part['type'] == 'image' %}<image>{% endif %}{% endfor %}"
     "{% for part in message['content'] %}{% if part['type'] == 'video' %}<video>{% endif %}{% endfor %}"
-    "{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ '\\n' + part['text'] }}{% endif %}{% endfor %}"
-    "{% endif %}"
-    "<|im_end|>"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    "{% for part in message['content'] %}"
+    "{% if part['type'] == 'text' %}{{ '\\n' + part['text'] }}{% endif %}{% endfor %}"
+    '{% endif %}'
+    '<|im_end|>'
+    '{% endfor %}'
+    '{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}'
 )
 
 # InternVL (the -hf conversions): Qwen2 chat format without a default system message; an image
 # is `<IMG_CONTEXT>` followed by a newline, which the processor expands to <img>...</img>.
 INTERNVL_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
+    '{% for message in messages %}'
     "<|im_start|>{{ message['role'] }}\n"
     "{% if message['content'] is string %}"
     "{{ message['content'] }}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}<IMG_CONTEXT>\n"
     "{% elif part['type'] == 'video' %}<video>\n"
     "{% elif part['type'] == 'text' %}{{ part['text'] }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% endif %}"
-    "<|im_end|>\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    '{% endif %}'
+    '{% endfor %}'
+    '{% endif %}'
+    '<|im_end|>\n'
+    '{% endfor %}'
+    '{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}'
 )
 
 # Gemma 3: no system role -- a system message's text is put at the start of the first user turn,
 # followed by a blank line.  The assistant role is called `model`; texts are trimmed; an image is
 # <start_of_image>, which the processor expands (with blank lines around it).
 GEMMA3_CHAT_TEMPLATE = (
-    "{{ bos_token }}"
+    '{{ bos_token }}'
     "{% set prefix = namespace(text='') %}"
-    "{% set turns = messages %}"
+    '{% set turns = messages %}'
     "{% if messages and messages[0]['role'] == 'system' %}"
     "{% if messages[0]['content'] is string %}"
     "{% set prefix.text = messages[0]['content'] %}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in messages[0]['content'] %}{% if part['type'] == 'text' %}"
     "{% set prefix.text = prefix.text + part['text'] %}"
-    "{% endif %}{% endfor %}"
-    "{% endif %}"
+    '{% endif %}{% endfor %}'
+    '{% endif %}'
     "{% set prefix.text = prefix.text + '\n\n' %}"
-    "{% set turns = messages[1:] %}"
-    "{% endif %}"
-    "{% for message in turns %}"
-    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
-    "<start_of_turn>{{ role }}\n"
-    "{% if loop.first %}{{ prefix.text }}{% endif %}"
+    '{% set turns = messages[1:] %}'
+    '{% endif %}'
+    '{% for message in turns %}'
+    "{% if message['role'] == 'assistant' %}{% set role = 'model' %}"
+    "{% else %}{% set role = message['role'] %}{% endif %}"
+    '<start_of_turn>{{ role }}\n'
+    '{% if loop.first %}{{ prefix.text }}{% endif %}'
     "{% if message['content'] is string %}"
     "{{ message['content'] | trim }}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}<start_of_image>"
     "{% elif part['type'] == 'text' %}{{ part['text'] | trim }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% endif %}"
-    "<end_of_turn>\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+    '{% endif %}'
+    '{% endfor %}'
+    '{% endif %}'
+    '<end_of_turn>\n'
+    '{% endfor %}'
+    '{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}'
 )
 
 # Janus (DeepSeek format): `<|User|>: ...`, `<|Assistant|>: ...`, other roles capitalised
 # (`System: ...`); a user turn ends with a blank line, an assistant turn with the end-of-sentence
 # token.  An image is <image_placeholder>, separated from neighbouring parts by newlines.
 JANUS_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
+    '{% for message in messages %}'
     "{% set role = message['role'] | lower %}"
     "{% if role == 'user' %}<|User|>: "
     "{% elif role == 'assistant' %}<|Assistant|>: "
     "{% else %}{{ message['role'] | capitalize }}: "
-    "{% endif %}"
+    '{% endif %}'
     "{% if message['content'] is string %}"
     "{{ message['content'] | trim }}"
-    "{% else %}"
+    '{% else %}'
     "{% for part in message['content'] %}"
     "{% if part['type'] == 'image' %}"
     "{% if not loop.first %}{{ '\\n' }}{% endif %}<image_placeholder>{% if not loop.last %}{{ '\\n' }}{% endif %}"
     "{% elif part['type'] == 'text' %}"
     "{% if not loop.first and message['content'][loop.index0 - 1]['type'] == 'text' %} {% endif %}"
     "{{ part['text'] | trim }}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% endif %}"
-    "{% if not loop.last or add_generation_prompt %}"
+    '{% endif %}'
+    '{% endfor %}'
+    '{% endif %}'
+    '{% if not loop.last or add_generation_prompt %}'
     "{% if role == 'assistant' %}<\uff5cend\u2581of\u2581sentence\uff5c>{% else %}{{ '\\n\\n' }}{% endif %}"
-    "{% endif %}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|Assistant|>:{% endif %}"
+    '{% endif %}'
+    '{% endfor %}'
+    '{% if add_generation_prompt %}<|Assistant|>:{% endif %}'
 )
 
 
@@ -348,16 +376,21 @@ JANUS_CHAT_TEMPLATE = (
 # Families
 # --------------------------------------------------------------------------------------------
 
-_TEXT = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-             num_key_value_heads=2)
+_TEXT = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
 _QWEN_MAX_PIXELS = 448 * 448
 _QWEN_MIN_PIXELS = 56 * 56
 
 
 def _qwen_ids(tokenizer) -> dict[str, int]:
-    ids = {name: tokenizer.convert_tokens_to_ids(token) for name, token in (
-        ('image_token_id', '<|image_pad|>'), ('video_token_id', '<|video_pad|>'),
-        ('vision_start_token_id', '<|vision_start|>'), ('vision_end_token_id', '<|vision_end|>'))}
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(token)
+        for name, token in (
+            ('image_token_id', '<|image_pad|>'),
+            ('video_token_id', '<|video_pad|>'),
+            ('vision_start_token_id', '<|vision_start|>'),
+            ('vision_end_token_id', '<|vision_end|>'),
+        )
+    }
     return ids
 
 
@@ -367,12 +400,17 @@ def _qwen_processor(processor_cls, tokenizer, chat_template, patch_size=14):
     pixels = dict(min_pixels=_QWEN_MIN_PIXELS, max_pixels=_QWEN_MAX_PIXELS, patch_size=patch_size)
     image_processor = Qwen2VLImageProcessor(**pixels)
     video_processor = Qwen2VLVideoProcessor(**pixels)
-    return processor_cls(image_processor=image_processor, tokenizer=tokenizer,
-                         video_processor=video_processor, chat_template=chat_template)
+    return processor_cls(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=chat_template,
+    )
 
 
-def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config, chat_template=QWEN_VL_CHAT_TEMPLATE,
-                   spaced_digits=False):
+def _build_qwen_vl(
+    config_cls, model_cls, processor_cls, vision_config, chat_template=QWEN_VL_CHAT_TEMPLATE, spaced_digits=False
+):
     """A Qwen2-VL or Qwen2.5-VL model (they differ in their vision tower) and its processor.
 
     ``spaced_digits``: see ``qwen_vl_tokenizer``.
@@ -381,11 +419,13 @@ def _build_qwen_vl(config_cls, model_cls, processor_cls, vision_config, chat_tem
     head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
     config = config_cls(
         text_config=dict(
-            **_TEXT, vocab_size=len(tokenizer), max_position_embeddings=4096,
-            rope_parameters=dict(rope_type='default', rope_theta=1e6,
-                                 mrope_section=_mrope_section(head_dim)),
+            **_TEXT,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=4096,
+            rope_parameters=dict(rope_type='default', rope_theta=1e6, mrope_section=_mrope_section(head_dim)),
             bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
         ),
         vision_config=vision_config,
         **_qwen_ids(tokenizer),
@@ -397,80 +437,130 @@ def _build_qwen2_5_vl(**variant):
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
 
     vision = dict(
-        depth=2, hidden_size=64, intermediate_size=128, num_heads=4, patch_size=14,
-        spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-        fullatt_block_indexes=[1], out_hidden_size=_TEXT['hidden_size'],
+        depth=2,
+        hidden_size=64,
+        intermediate_size=128,
+        num_heads=4,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        window_size=112,
+        fullatt_block_indexes=[1],
+        out_hidden_size=_TEXT['hidden_size'],
     )
-    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision,
-                          **variant)
+    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision, **variant)
 
 
 def _build_qwen2_vl():
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
 
     vision = dict(
-        depth=2, embed_dim=64, hidden_size=_TEXT['hidden_size'], mlp_ratio=2, num_heads=4,
-        patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
+        depth=2,
+        embed_dim=64,
+        hidden_size=_TEXT['hidden_size'],
+        mlp_ratio=2,
+        num_heads=4,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
     )
     return _build_qwen_vl(Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor, vision)
 
 
 def _build_qwen3_vl():
-    from transformers import (Qwen2VLImageProcessor, Qwen3VLConfig, Qwen3VLForConditionalGeneration,
-                              Qwen3VLProcessor, Qwen3VLVideoProcessor)
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
 
     tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
     head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
     half = head_dim // 2
     config = Qwen3VLConfig(
         text_config=dict(
-            **_TEXT, head_dim=head_dim, vocab_size=len(tokenizer), max_position_embeddings=4096,
+            **_TEXT,
+            head_dim=head_dim,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=4096,
             # Qwen3-VL interleaves the (t, h, w) frequencies; h and w take every third slot.
-            rope_parameters=dict(rope_type='default', rope_theta=5e6, mrope_interleaved=True,
-                                 mrope_section=[half - 2 * (half // 4), half // 4, half // 4]),
+            rope_parameters=dict(
+                rope_type='default',
+                rope_theta=5e6,
+                mrope_interleaved=True,
+                mrope_section=[half - 2 * (half // 4), half // 4, half // 4],
+            ),
             pad_token_id=tokenizer.pad_token_id,
         ),
         vision_config=dict(
-            depth=2, hidden_size=64, intermediate_size=128, num_heads=4, patch_size=16,
-            spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=_TEXT['hidden_size'],
-            num_position_embeddings=256, deepstack_visual_indexes=[1],
+            depth=2,
+            hidden_size=64,
+            intermediate_size=128,
+            num_heads=4,
+            patch_size=16,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            out_hidden_size=_TEXT['hidden_size'],
+            num_position_embeddings=256,
+            deepstack_visual_indexes=[1],
         ),
         **_qwen_ids(tokenizer),
     )
     model = Qwen3VLForConditionalGeneration(config)
     pixels = dict(shortest_edge=_QWEN_MIN_PIXELS, longest_edge=_QWEN_MAX_PIXELS)
-    image_processor = Qwen2VLImageProcessor(size=pixels, patch_size=16, image_mean=[0.5] * 3,
-                                            image_std=[0.5] * 3)
+    image_processor = Qwen2VLImageProcessor(size=pixels, patch_size=16, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     video_processor = Qwen3VLVideoProcessor(size=pixels, patch_size=16)
-    processor = Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                 video_processor=video_processor, chat_template=QWEN3_VL_CHAT_TEMPLATE)
+    processor = Qwen3VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=QWEN3_VL_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
-_IDEFICS_VISION = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                       num_attention_heads=4, image_size=64, patch_size=8)
+_IDEFICS_VISION = dict(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, image_size=64, patch_size=8
+)
 _IDEFICS_SCALE = 2
 # (64 / 8)^2 patches per tile, pixel-shuffled by scale 2 -> 16 image tokens per tile.
-_IDEFICS_SEQ_LEN = (_IDEFICS_VISION['image_size'] // _IDEFICS_VISION['patch_size']) ** 2 // _IDEFICS_SCALE ** 2
+_IDEFICS_SEQ_LEN = (_IDEFICS_VISION['image_size'] // _IDEFICS_VISION['patch_size']) ** 2 // _IDEFICS_SCALE**2
 # Images are resized to a longest edge of 128 and cut into 64 px tiles (up to 2x2) + a global view.
 _IDEFICS_SIZES = dict(size={'longest_edge': 128}, max_image_size={'longest_edge': 64})
 _IDEFICS_IMAGE_SPECIALS = ('<fake_token_around_image>', '<image>', '<global-img>') + _row_col_tokens()
 
 
 def _llama_text_config(tokenizer, **extra) -> dict:
-    return dict(model_type='llama', **_TEXT, vocab_size=len(tokenizer), max_position_embeddings=4096,
-                rms_norm_eps=1e-5, bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **extra)
+    return dict(
+        model_type='llama',
+        **_TEXT,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        rms_norm_eps=1e-5,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **extra,
+    )
 
 
 def _build_smolvlm():
-    from transformers import (SmolVLMConfig, SmolVLMForConditionalGeneration, SmolVLMImageProcessor,
-                              SmolVLMProcessor, SmolVLMVideoProcessor)
+    from transformers import (
+        SmolVLMConfig,
+        SmolVLMForConditionalGeneration,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
 
     tokenizer = _plain_tokenizer(
-        ('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<end_of_utterance>')
-        + _IDEFICS_IMAGE_SPECIALS + ('<video>',),
-        bos='<|im_start|>', eos='<end_of_utterance>', pad='<|im_end|>')
+        ('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<end_of_utterance>') + _IDEFICS_IMAGE_SPECIALS + ('<video>',),
+        bos='<|im_start|>',
+        eos='<end_of_utterance>',
+        pad='<|im_end|>',
+    )
     config = SmolVLMConfig(
         text_config=_llama_text_config(tokenizer),
         vision_config=dict(_IDEFICS_VISION),
@@ -481,19 +571,25 @@ def _build_smolvlm():
     model = SmolVLMForConditionalGeneration(config)
     image_processor = SmolVLMImageProcessor(do_image_splitting=True, **_IDEFICS_SIZES)
     video_processor = SmolVLMVideoProcessor(**_IDEFICS_SIZES)
-    processor = SmolVLMProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                 video_processor=video_processor, image_seq_len=_IDEFICS_SEQ_LEN,
-                                 chat_template=SMOLVLM_CHAT_TEMPLATE)
+    processor = SmolVLMProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        image_seq_len=_IDEFICS_SEQ_LEN,
+        chat_template=SMOLVLM_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
 def _build_idefics3():
-    from transformers import (Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessor,
-                              Idefics3Processor)
+    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessor, Idefics3Processor
 
     tokenizer = _plain_tokenizer(
         ('<|begin_of_text|>', '<|end_of_text|>', '<end_of_utterance>') + _IDEFICS_IMAGE_SPECIALS,
-        bos='<|begin_of_text|>', eos='<end_of_utterance>', pad='<|end_of_text|>')
+        bos='<|begin_of_text|>',
+        eos='<end_of_utterance>',
+        pad='<|end_of_text|>',
+    )
     config = Idefics3Config(
         text_config=_llama_text_config(tokenizer),
         vision_config=dict(_IDEFICS_VISION),
@@ -502,25 +598,41 @@ def _build_idefics3():
     )
     model = Idefics3ForConditionalGeneration(config)
     image_processor = Idefics3ImageProcessor(do_image_splitting=True, **_IDEFICS_SIZES)
-    processor = Idefics3Processor(image_processor=image_processor, tokenizer=tokenizer,
-                                  image_seq_len=_IDEFICS_SEQ_LEN, chat_template=IDEFICS3_CHAT_TEMPLATE)
+    processor = Idefics3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_len=_IDEFICS_SEQ_LEN,
+        chat_template=IDEFICS3_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
-_SIGLIP_VISION = dict(model_type='siglip_vision_model', hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4)
+_SIGLIP_VISION = dict(
+    model_type='siglip_vision_model', hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4
+)
 
 
 def _qwen2_text_config(tokenizer, **extra) -> dict:
-    return dict(model_type='qwen2', **_TEXT, vocab_size=len(tokenizer), max_position_embeddings=4096,
-                bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-                eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **extra)
+    return dict(
+        model_type='qwen2',
+        **_TEXT,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        **extra,
+    )
 
 
 def _build_llava_onevision():
-    from transformers import (LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration,
-                              LlavaOnevisionImageProcessor, LlavaOnevisionProcessor,
-                              LlavaOnevisionVideoProcessor)
+    from transformers import (
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessor,
+        LlavaOnevisionProcessor,
+        LlavaOnevisionVideoProcessor,
+    )
 
     tokenizer = _qwen_tokenizer(('<image>', '<video>'), image_token='<image>', video_token='<video>')
     tile, patch = 32, 8
@@ -532,64 +644,98 @@ def _build_llava_onevision():
         vision_config=dict(_SIGLIP_VISION, image_size=tile, patch_size=patch),
         image_token_index=tokenizer.convert_tokens_to_ids('<image>'),
         video_token_index=tokenizer.convert_tokens_to_ids('<video>'),
-        vision_feature_select_strategy='full', vision_feature_layer=-1,
-        vision_aspect_ratio='anyres_max_9', image_grid_pinpoints=pinpoints,
+        vision_feature_select_strategy='full',
+        vision_feature_layer=-1,
+        vision_aspect_ratio='anyres_max_9',
+        image_grid_pinpoints=pinpoints,
     )
     model = LlavaOnevisionForConditionalGeneration(config)
     size = {'height': tile, 'width': tile}
     image_processor = LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints)
     video_processor = LlavaOnevisionVideoProcessor(size=size)
     processor = LlavaOnevisionProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
-        num_image_tokens=(tile // patch) ** 2, vision_feature_select_strategy='full',
-        vision_aspect_ratio='anyres_max_9', chat_template=LLAVA_ONEVISION_CHAT_TEMPLATE)
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        num_image_tokens=(tile // patch) ** 2,
+        vision_feature_select_strategy='full',
+        vision_aspect_ratio='anyres_max_9',
+        chat_template=LLAVA_ONEVISION_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
 def _build_internvl():
-    from transformers import GotOcr2ImageProcessor, InternVLConfig, InternVLForConditionalGeneration
-    from transformers import InternVLProcessor, InternVLVideoProcessor
+    from transformers import (
+        GotOcr2ImageProcessor,
+        InternVLConfig,
+        InternVLForConditionalGeneration,
+        InternVLProcessor,
+        InternVLVideoProcessor,
+    )
 
-    names = dict(start_image_token='<img>', end_image_token='</img>',
-                 context_image_token='<IMG_CONTEXT>', video_token='<video>')
+    names = dict(
+        start_image_token='<img>', end_image_token='</img>', context_image_token='<IMG_CONTEXT>', video_token='<video>'
+    )
     tokenizer = _qwen_tokenizer(tuple(names.values()), **names)
     tile, patch = 64, 8
     seq_len = int((tile // patch * 0.5) ** 2)  # pixel shuffle with downsample ratio 0.5 -> 16
     config = InternVLConfig(
         text_config=_qwen2_text_config(tokenizer),
-        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, image_size=[tile, tile], patch_size=[patch, patch]),
+        vision_config=dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            image_size=[tile, tile],
+            patch_size=[patch, patch],
+        ),
         image_token_id=tokenizer.convert_tokens_to_ids('<IMG_CONTEXT>'),
-        image_seq_length=seq_len, downsample_ratio=0.5,
+        image_seq_length=seq_len,
+        downsample_ratio=0.5,
     )
     model = InternVLForConditionalGeneration(config)
     size = {'height': tile, 'width': tile}
     # Dynamic tiling like InternVL: up to 4 tiles of 64 px plus a thumbnail.
-    image_processor = GotOcr2ImageProcessor(size=size, crop_to_patches=True, min_patches=1,
-                                            max_patches=4, image_mean=[0.485, 0.456, 0.406],
-                                            image_std=[0.229, 0.224, 0.225])
+    image_processor = GotOcr2ImageProcessor(
+        size=size,
+        crop_to_patches=True,
+        min_patches=1,
+        max_patches=4,
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    )
     video_processor = InternVLVideoProcessor(size=size)
-    processor = InternVLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                  video_processor=video_processor, image_seq_length=seq_len,
-                                  chat_template=INTERNVL_CHAT_TEMPLATE)
+    processor = InternVLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        image_seq_length=seq_len,
+        chat_template=INTERNVL_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
 def _build_gemma3():
-    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor
-    from transformers import Gemma3Processor
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor
 
-    names = dict(boi_token='<start_of_image>', eoi_token='<end_of_image>',
-                 image_token='<image_soft_token>')
+    names = dict(boi_token='<start_of_image>', eoi_token='<end_of_image>', image_token='<image_soft_token>')
     tokenizer = _gemma_tokenizer(('<start_of_turn>', '<end_of_turn>') + tuple(names.values()), **names)
     tile, patch, tokens_per_image = 64, 8, 16  # 8x8 patches average-pooled to 4x4
     head_dim = 16
     config = Gemma3Config(
         text_config=dict(
-            hidden_size=_TEXT['hidden_size'], intermediate_size=128, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, head_dim=head_dim,
-            query_pre_attn_scalar=head_dim, sliding_window=512, vocab_size=len(tokenizer),
-            max_position_embeddings=4096, pad_token_id=tokenizer.pad_token_id,
+            hidden_size=_TEXT['hidden_size'],
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            head_dim=head_dim,
+            query_pre_attn_scalar=head_dim,
+            sliding_window=512,
+            vocab_size=len(tokenizer),
+            max_position_embeddings=4096,
+            pad_token_id=tokenizer.pad_token_id,
             eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids('<end_of_turn>')],
             bos_token_id=tokenizer.bos_token_id,
         ),
@@ -600,42 +746,71 @@ def _build_gemma3():
         image_token_index=tokenizer.convert_tokens_to_ids('<image_soft_token>'),
     )
     model = Gemma3ForConditionalGeneration(config)
-    image_processor = Gemma3ImageProcessor(size={'height': tile, 'width': tile}, do_pan_and_scan=False,
-                                           image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    processor = Gemma3Processor(image_processor=image_processor, tokenizer=tokenizer,
-                                image_seq_length=tokens_per_image, chat_template=GEMMA3_CHAT_TEMPLATE)
+    image_processor = Gemma3ImageProcessor(
+        size={'height': tile, 'width': tile}, do_pan_and_scan=False, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+    processor = Gemma3Processor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        image_seq_length=tokens_per_image,
+        chat_template=GEMMA3_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
 def _build_janus():
-    from transformers import JanusConfig, JanusForConditionalGeneration, JanusImageProcessor
-    from transformers import JanusProcessor
+    from transformers import JanusConfig, JanusForConditionalGeneration, JanusImageProcessor, JanusProcessor
 
     bos, eos = '<\uff5cbegin\u2581of\u2581sentence\uff5c>', '<\uff5cend\u2581of\u2581sentence\uff5c>'
-    names = dict(image_token='<image_placeholder>', boi_token='<begin_of_image>',
-                 eoi_token='<end_of_image>')
+    names = dict(image_token='<image_placeholder>', boi_token='<begin_of_image>', eoi_token='<end_of_image>')
     tokenizer = _plain_tokenizer(
         (bos, eos, '<|User|>', '<|Assistant|>', '<pad>') + tuple(names.values()),
-        bos=bos, eos=eos, pad='<pad>', add_bos_token=True, **names)
+        bos=bos,
+        eos=eos,
+        pad='<pad>',
+        add_bos_token=True,
+        **names,
+    )
     tile, patch = 64, 8
     hidden = _TEXT['hidden_size']
     config = JanusConfig(
         text_config=_llama_text_config(tokenizer),
-        vision_config=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, mlp_ratio=2,
-                           image_size=tile, patch_size=patch, projection_dim=hidden, depth=2,
-                           num_image_tokens=(tile // patch) ** 2),
+        vision_config=dict(
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            mlp_ratio=2,
+            image_size=tile,
+            patch_size=patch,
+            projection_dim=hidden,
+            depth=2,
+            num_image_tokens=(tile // patch) ** 2,
+        ),
         # The image-generation half (a VQ-VAE) is required by the architecture; keep it minimal.
-        vq_config=dict(embed_dim=8, num_embeddings=64, latent_channels=32, base_channels=32,
-                       channel_multiplier=[1, 1], num_res_blocks=1, num_patches=4,
-                       projection_dim=hidden, image_token_embed_dim=hidden),
+        vq_config=dict(
+            embed_dim=8,
+            num_embeddings=64,
+            latent_channels=32,
+            base_channels=32,
+            channel_multiplier=[1, 1],
+            num_res_blocks=1,
+            num_patches=4,
+            projection_dim=hidden,
+            image_token_embed_dim=hidden,
+        ),
         image_token_id=tokenizer.convert_tokens_to_ids('<image_placeholder>'),
     )
     model = JanusForConditionalGeneration(config)
-    image_processor = JanusImageProcessor(size={'height': tile, 'width': tile},
-                                          image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    processor = JanusProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                               num_image_tokens=(tile // patch) ** 2, use_default_system_prompt=False,
-                               chat_template=JANUS_CHAT_TEMPLATE)
+    image_processor = JanusImageProcessor(
+        size={'height': tile, 'width': tile}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+    processor = JanusProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        num_image_tokens=(tile // patch) ** 2,
+        use_default_system_prompt=False,
+        chat_template=JANUS_CHAT_TEMPLATE,
+    )
     return model, processor
 
 
@@ -726,6 +901,7 @@ def _build_and_save(path, seed: int, build) -> pathlib.Path:
 # A realistic-size Qwen2.5-VL (random weights, trained tokenizer) for speed benchmarks
 # --------------------------------------------------------------------------------------------
 
+
 def _local_text_files(max_bytes: int) -> list[pathlib.Path]:
     """Python standard-library sources on this machine (sorted, so the corpus is reproducible),
     skipping tests and third-party packages, up to about `max_bytes`."""
@@ -755,13 +931,19 @@ def train_byte_level_bpe(vocab_size: int = 32000, max_corpus_bytes: int = 8_000_
     from transformers.models.qwen2.tokenization_qwen2 import PRETOKENIZE_REGEX
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior='isolated'),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=2, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                  special_tokens=[])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(PRETOKENIZE_REGEX), behavior='isolated'),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=[],
+    )
 
     def lines():
         for file in _local_text_files(max_corpus_bytes):
@@ -775,11 +957,19 @@ def train_byte_level_bpe(vocab_size: int = 32000, max_corpus_bytes: int = 8_000_
     return model['vocab'], merges
 
 
-def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
-                               text_hidden: int = 512, text_layers: int = 8,
-                               vision_hidden: int = 512, vision_depth: int = 8,
-                               dtype=torch.float32, max_pixels: int = 12845056,
-                               min_pixels: int = 3136) -> pathlib.Path:
+def build_realistic_qwen2_5_vl(
+    path,
+    seed: int = 0,
+    *,
+    vocab_size: int = 32000,
+    text_hidden: int = 512,
+    text_layers: int = 8,
+    vision_hidden: int = 512,
+    vision_depth: int = 8,
+    dtype=torch.float32,
+    max_pixels: int = 12845056,
+    min_pixels: int = 3136,
+) -> pathlib.Path:
     """A Qwen2.5-VL-architecture model of realistic shape (about 80M parameters with the
     defaults), random weights, with a byte-level BPE tokenizer of `vocab_size` tokens trained on
     the local Python standard library.  For speed benchmarks, not for tests.
@@ -788,14 +978,25 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
     Takes tens of seconds (tokenizer training dominates).
     """
     from tokenizers import AddedToken
-    from transformers import (Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
-                              Qwen2_5_VLProcessor, Qwen2Tokenizer, Qwen2VLImageProcessor,
-                              Qwen2VLVideoProcessor)
+    from transformers import (
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2_5_VLProcessor,
+        Qwen2Tokenizer,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+    )
 
     specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + _QWEN_VISION_SPECIALS
     vocab, merges = train_byte_level_bpe(vocab_size - len(specials))
-    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, eos_token='<|im_end|>',
-                               pad_token='<|endoftext|>', model_max_length=32768)
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=merges,
+        unk_token=None,
+        eos_token='<|im_end|>',
+        pad_token='<|endoftext|>',
+        model_max_length=32768,
+    )
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer.add_special_tokens({'extra_special_tokens': list(specials[1:])})
 
@@ -804,19 +1005,28 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
     vision_heads = max(1, vision_hidden // 64)
     config = Qwen2_5_VLConfig(
         text_config=dict(
-            hidden_size=text_hidden, intermediate_size=int(text_hidden * 2.6875) // 64 * 64,
-            num_hidden_layers=text_layers, num_attention_heads=heads,
-            num_key_value_heads=max(1, heads // 4), vocab_size=len(tokenizer),
+            hidden_size=text_hidden,
+            intermediate_size=int(text_hidden * 2.6875) // 64 * 64,
+            num_hidden_layers=text_layers,
+            num_attention_heads=heads,
+            num_key_value_heads=max(1, heads // 4),
+            vocab_size=len(tokenizer),
             max_position_embeddings=32768,
-            rope_parameters=dict(rope_type='default', rope_theta=1e6,
-                                 mrope_section=_mrope_section(head_dim)),
+            rope_parameters=dict(rope_type='default', rope_theta=1e6, mrope_section=_mrope_section(head_dim)),
             bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
         ),
         vision_config=dict(
-            depth=vision_depth, hidden_size=vision_hidden, intermediate_size=vision_hidden * 27 // 10,
-            num_heads=vision_heads, patch_size=14, spatial_merge_size=2, temporal_patch_size=2,
-            window_size=112, out_hidden_size=text_hidden,
+            depth=vision_depth,
+            hidden_size=vision_hidden,
+            intermediate_size=vision_hidden * 27 // 10,
+            num_heads=vision_heads,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=112,
+            out_hidden_size=text_hidden,
             fullatt_block_indexes=list(range(vision_depth // 4 - 1, vision_depth, max(1, vision_depth // 4))),
         ),
         **_qwen_ids(tokenizer),
@@ -824,10 +1034,12 @@ def build_realistic_qwen2_5_vl(path, seed: int = 0, *, vocab_size: int = 32000,
 
     def build():
         pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels)
-        processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**pixels),
-                                        tokenizer=tokenizer,
-                                        video_processor=Qwen2VLVideoProcessor(**pixels),
-                                        chat_template=QWEN_VL_CHAT_TEMPLATE)
+        processor = Qwen2_5_VLProcessor(
+            image_processor=Qwen2VLImageProcessor(**pixels),
+            tokenizer=tokenizer,
+            video_processor=Qwen2VLVideoProcessor(**pixels),
+            chat_template=QWEN_VL_CHAT_TEMPLATE,
+        )
         return Qwen2_5_VLForConditionalGeneration(config).to(dtype), processor
 
     return _build_and_save(path, seed, build)
@@ -838,9 +1050,11 @@ def main(argv=None) -> int:
     parser.add_argument('family', choices=FAMILIES + VARIANTS)
     parser.add_argument('out_dir')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--realistic', action='store_true',
-                        help='qwen2_5_vl only: an ~86M-parameter model with a trained 32k tokenizer '
-                             '(for speed benchmarks)')
+    parser.add_argument(
+        '--realistic',
+        action='store_true',
+        help='qwen2_5_vl only: an ~86M-parameter model with a trained 32k tokenizer (for speed benchmarks)',
+    )
     args = parser.parse_args(argv)
     if args.realistic:
         if args.family != 'qwen2_5_vl':
