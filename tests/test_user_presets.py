@@ -118,3 +118,17 @@ def test_an_entry_named_like_a_built_in_changes_that_preset(presets, tiny_backbo
     register()
     metric = pyiqa.create_metric('llmiqa_global', device='cpu')
     assert metric.net.options.backbone == tiny_backbone
+
+
+def test_bench_scores_a_user_preset_as_an_llmiqa_metric(presets):
+    from pyiqa_llmiqa.bench.metrics import metric_spec
+
+    presets('my_llmiqa: {preset: llmiqa_global, backbone: /models/qwen7b, levels: 5}\n')
+    spec = metric_spec('my_llmiqa', {'global_weight': 0.25})
+    assert spec.is_llmiqa and spec.lower_better is False
+    assert (spec.options['backbone'], spec.options['levels'], spec.options['mix_grained']) == (
+        '/models/qwen7b',
+        5,
+        False,
+    )
+    assert spec.options['global_weight'] == 0.25

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
-from ..registration import PRESETS, resolved_options
+from ..registration import preset_names, resolved_options
 
 # llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
 # is returned beside it. Changing them keeps finished results; every other option is in the key.
@@ -28,7 +28,7 @@ class MetricSpec:
 
     @property
     def is_llmiqa(self) -> bool:
-        return self.name in PRESETS
+        return self.name in preset_names()  # the built-in presets and the user's
 
     def key(self, augment: Dict[str, Any]) -> str:
         """A short hash of what the scores depend on: the metric, its options and the data set's
@@ -70,7 +70,7 @@ def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
     from .. import register
 
     register()
-    if name in PRESETS:
+    if name in preset_names():
         return MetricSpec(name, resolved_options(name, **llmiqa_overrides), False, dict(llmiqa_overrides))
     if name not in DEFAULT_CONFIGS:
         close = difflib.get_close_matches(name, list(DEFAULT_CONFIGS), n=5)
