@@ -62,6 +62,23 @@ def sam2_checkpoint(tmp_path_factory):
     return save_random_sam2_checkpoint(tmp_path_factory.mktemp('sam2') / 'sam2.1_hiera_t_random.pt')
 
 
+# Table 2 of the paper's appendix ("Parameters of SAM2"), written out from the appendix: what the
+# resolved options must show and SAM2 must run with; everything else keeps sam2's default.
+TABLE_2 = {
+    'points_per_side': 8,
+    'points_per_batch': 128,
+    'pred_iou_thresh': 0.9,
+    'stability_score_thresh': 0.8,
+    'stability_score_offset': 0.7,
+    'crop_n_layers': 0,
+    'box_nms_thresh': 0.9,
+    'crop_n_points_downscale_factor': 1.2,
+    'min_mask_region_area': 1000,
+    'use_m2m': False,
+    'output_mode': 'coco_rle',
+}
+
+
 # Lowered thresholds so random SAM2 weights return masks; few points keep it fast.
 SAM2_TEST_GENERATOR = {
     'pred_iou_thresh': 0.0,

@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 import torch
+from conftest import TABLE_2
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -106,20 +107,6 @@ def test_two_different_values_of_a_score_option_give_two_keys(name, data):
     assert _key(**{name: first}, **extra) != _key(**{name: second}, **extra)
 
 
-# The SAM2 settings of the paper's appendix, Table 2 (everything else keeps sam2's default).
-TABLE_2 = {
-    'points_per_side': 8,
-    'points_per_batch': 128,
-    'pred_iou_thresh': 0.9,
-    'stability_score_thresh': 0.8,
-    'stability_score_offset': 0.7,
-    'crop_n_layers': 0,
-    'box_nms_thresh': 0.9,
-    'crop_n_points_downscale_factor': 1.2,
-    'min_mask_region_area': 1000,
-    'use_m2m': False,
-    'output_mode': 'coco_rle',
-}
 # The defaults of the options reference (docs/options.md).
 DOCUMENTED_DEFAULTS = {
     'backbone': 'Qwen/Qwen2.5-VL-7B-Instruct',

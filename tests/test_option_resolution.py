@@ -9,6 +9,7 @@ import json
 import pyiqa
 import pytest
 import torch
+from conftest import TABLE_2
 from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
 import pyiqa_llmiqa
@@ -26,21 +27,6 @@ from pyiqa_llmiqa.errors import (
     SegmenterLoadError,
 )
 from pyiqa_llmiqa.options import mask_generator_settings, resolve_options
-
-# Table 2 of the paper's appendix ("Parameters of SAM2"), written out from the appendix.
-TABLE_2 = {
-    'points_per_side': 8,
-    'points_per_batch': 128,
-    'pred_iou_thresh': 0.9,
-    'stability_score_thresh': 0.8,
-    'stability_score_offset': 0.7,
-    'crop_n_layers': 0,
-    'box_nms_thresh': 0.9,
-    'crop_n_points_downscale_factor': 1.2,
-    'min_mask_region_area': 1000,
-    'use_m2m': False,
-    'output_mode': 'coco_rle',
-}
 
 
 @pytest.fixture

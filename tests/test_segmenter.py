@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import shapes_image
+from conftest import TABLE_2, shapes_image
 
 from pyiqa_llmiqa.options import PAPER_MASK_GENERATOR
 from pyiqa_llmiqa.rle import decode_masks, encode_masks
@@ -44,19 +44,7 @@ def masks(segmenter):
 
 
 def test_paper_settings_are_table_2():
-    assert PAPER_MASK_GENERATOR == {
-        'points_per_side': 8,
-        'points_per_batch': 128,
-        'pred_iou_thresh': 0.9,
-        'stability_score_thresh': 0.8,
-        'stability_score_offset': 0.7,
-        'crop_n_layers': 0,
-        'box_nms_thresh': 0.9,
-        'crop_n_points_downscale_factor': 1.2,
-        'min_mask_region_area': 1000,
-        'use_m2m': False,
-        'output_mode': 'coco_rle',
-    }
+    assert PAPER_MASK_GENERATOR == TABLE_2
 
 
 def test_masks_are_bool_hw_sorted_by_area_descending(masks):
