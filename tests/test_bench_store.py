@@ -218,3 +218,30 @@ def test_pyiqa_csv_rounds_to_four_places_and_leaves_missing_cells_empty(tmp_path
     ]
     write_long_csv(rows[1:2], tmp_path / 'l.csv')
     assert (tmp_path / 'l.csv').read_text().splitlines()[1] == 'm1,B,k2,1,1,2,-0.5,0.123456,0.3333333333333333,nan,'
+
+
+def test_every_process_shards_the_same_list_while_others_append(tmp_path):
+    """Rank 1 of 2 decides its share after the first barrier; rank 0, faster, has already scored its
+    first image by then. Rank 1 must still take the odd positions of the full list (1.png, 3.png),
+    or 1.png and 3.png would be scored by nobody."""
+    from PIL import Image
+
+    from pyiqa_llmiqa.bench.processes import Processes
+    from pyiqa_llmiqa.bench.runner import run
+
+    for i in range(4):
+        Image.new('RGB', (8, 8), (i * 60, 0, 0)).save(tmp_path / f'{i}.png')
+    items = [Item(f'{i}.png', tmp_path / f'{i}.png', float(i)) for i in range(4)]
+    dataset = BenchDataset('toy', items)
+    spec = _spec()
+    spec.build = lambda device: lambda image: {'score': 1.0}  # a stand-in metric
+
+    class RankOneOfTwo(Processes):
+        def barrier(self):  # rank 0 passes the barrier first and writes its first record at once
+            store = result_store(tmp_path / 'out', spec, dataset)
+            with store.appender(0) as append:
+                append({'image': '0.png', 'mos': 0.0, 'score': 1.0})
+
+    run([spec], [dataset], tmp_path / 'out', RankOneOfTwo(rank=1, world=2))
+    part = tmp_path / 'out' / 'predictions' / 'toy' / f'niqe-{spec.key({})}.rank1.jsonl'
+    assert [r['image'] for r in read_records(part)] == ['1.png', '3.png']

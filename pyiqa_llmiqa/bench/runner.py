@@ -56,7 +56,10 @@ def run(
                     }
                 )
             processes.barrier()
-            finished = {name for name, r in store.records().items() if 'score' in r or not retry_failed}
+            # every process shards the same list: what the main process merged, not the parts that the
+            # faster processes are already appending to
+            merged = store.records(with_parts=False)
+            finished = {name for name, r in merged.items() if 'score' in r or not retry_failed}
             todo = [item for item in dataset.items if item.name not in finished]
             if processes.is_main:
                 print(

@@ -40,10 +40,11 @@ class ResultStore:
     def _parts(self) -> List[Path]:
         return sorted(self.folder.glob(f'{self.stem}.rank*.jsonl'))
 
-    def records(self) -> Dict[str, dict]:
-        """``{image: record}`` over the main file and any unmerged parts; a score beats an error."""
+    def records(self, with_parts: bool = True) -> Dict[str, dict]:
+        """``{image: record}`` over the main file and (``with_parts``) any unmerged parts; a score beats
+        an error."""
         merged: Dict[str, dict] = {}
-        paths = ([self.path] if self.path.exists() else []) + self._parts()
+        paths = ([self.path] if self.path.exists() else []) + (self._parts() if with_parts else [])
         for path in paths:
             for entry in read_records(path):
                 if 'error' in entry and 'score' in merged.get(entry['image'], {}):
