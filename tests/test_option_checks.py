@@ -295,3 +295,20 @@ def test_resolve_options_names_unknown_options():
     with pytest.raises(OptionError, match=r"^unknown llmiqa option 'level' \(did you mean 'levels'\?\), 'zzz'; "
                                           r'valid options: backbone, standard, levels, '):
         resolve_options({'level': 5}, zzz=1)
+
+
+def test_owl3_loads_only_with_trust_remote_code():
+    from pyiqa_llmiqa.options import check_owl3_consent
+
+    owl = 'mPLUG/mPLUG-Owl3-7B-240728'
+    with pytest.raises(OptionError, match=r"^option 'trust_remote_code': the backbone 'mPLUG/mPLUG-Owl3-7B-240728' "
+                                          r'is mPLUG-Owl3, which transformers does not include'):
+        check_owl3_consent(LLMIQAOptions(backbone=owl))
+    assert check_owl3_consent(LLMIQAOptions(backbone=owl, trust_remote_code=True)) is None
+    assert check_owl3_consent(LLMIQAOptions()) is None  # other backbones need no consent
+
+
+def test_options_of_any_type_take_any_value():
+    opts = LLMIQAOptions(model_kwargs={'device_map': {'': 0}, 'max_memory': None})
+    assert opts.model_kwargs == {'device_map': {'': 0}, 'max_memory': None}
+    refused("option 'model_kwargs' must be dict; got [] (list)", model_kwargs=[])
