@@ -312,3 +312,20 @@ def test_options_of_any_type_take_any_value():
     opts = LLMIQAOptions(model_kwargs={'device_map': {'': 0}, 'max_memory': None})
     assert opts.model_kwargs == {'device_map': {'': 0}, 'max_memory': None}
     refused("option 'model_kwargs' must be dict; got [] (list)", model_kwargs=[])
+
+
+def test_the_classes_an_annotation_admits():
+    # the rule of _classes' docstring: unions flattened, generics by their container, float admits int
+    from typing import Any, Dict, List, Optional, Tuple, Union
+
+    from pyiqa_llmiqa.options import OPTION_TYPES, _classes
+
+    assert _classes(Any) == (object,)
+    assert _classes(float) == (float, int)
+    assert _classes(int) == (int,)
+    assert _classes(Optional[int]) == (int, type(None))
+    assert _classes(Dict[str, Any]) == (dict,)
+    assert _classes(Union[List[str], Tuple[str, ...], None]) == (list, tuple, type(None))
+    assert _classes(Union[str, Dict[str, str]]) == (str, dict)
+    assert _classes(Optional[float]) == (float, int, type(None))
+    assert OPTION_TYPES['global_weight'] == (float, int) and OPTION_TYPES['segmenter'] == (str, dict)
