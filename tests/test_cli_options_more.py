@@ -87,3 +87,27 @@ def test_usage_and_help_say_what_each_argument_takes():
     assert ('--opt KEY=VALUE one option; dotted keys for nested values (mask_generator.pred_iou_thresh=0.5); '
             'repeatable') in text
     assert '--device DEVICE torch device (default: the GPU when there is one, else the CPU)' in text
+
+
+def test_create_metric_from_args_checks_downloads_then_hands_everything_to_pyiqa(tmp_path, monkeypatch):
+    import pyiqa
+
+    import pyiqa_llmiqa.preflight
+    from pyiqa_llmiqa.cli_options import create_metric_from_args
+    from pyiqa_llmiqa.options import LLMIQAOptions
+
+    checked, created = [], []
+    monkeypatch.setattr(pyiqa_llmiqa.preflight, 'check_downloads', checked.append)
+    monkeypatch.setattr(pyiqa, 'create_metric', lambda name, **kwargs: created.append((name, kwargs)) or 'metric')
+    (tmp_path / 'o.yml').write_text('levels: 5\n')
+    args = _parser().parse_args(['--metric', 'llmiqa_global', '--options', str(tmp_path / 'o.yml'),
+                                 '--opt', 'score_mode=expectation'])
+    assert create_metric_from_args(args) == 'metric'
+    [opts] = checked
+    # the preset's options resolved with the file and --opt over them
+    assert opts == LLMIQAOptions(mix_grained=False, levels=5, score_mode='expectation').to_dict()
+    device = 'cuda' if __import__('torch').cuda.is_available() else 'cpu'
+    assert created == [('llmiqa_global', {'device': device, 'levels': 5, 'score_mode': 'expectation'})]
+    args = _parser().parse_args(['--device', 'cpu:0'])
+    create_metric_from_args(args)
+    assert created[-1] == ('llmiqa', {'device': 'cpu:0'})
