@@ -329,3 +329,18 @@ def test_the_classes_an_annotation_admits():
     assert _classes(Union[str, Dict[str, str]]) == (str, dict)
     assert _classes(Optional[float]) == (float, int, type(None))
     assert OPTION_TYPES['global_weight'] == (float, int) and OPTION_TYPES['segmenter'] == (str, dict)
+
+
+def test_table_2_settings_are_not_checked_against_sam2(monkeypatch):
+    # the docstring's promise: sam2's generator is looked at only when a setting differs from Table 2
+    import pyiqa_llmiqa.options as options
+
+    def no_sam2():
+        raise AssertionError('sam2 looked at for settings equal to Table 2')
+
+    monkeypatch.setattr(options, '_generator_arg_types', no_sam2)
+    assert mask_generator_settings({'points_per_side': 8, 'use_m2m': False}) == PAPER_MASK_GENERATOR
+    with pytest.raises(AssertionError):  # an int 0 is not Table 2's bool False
+        mask_generator_settings({'use_m2m': 0})
+    with pytest.raises(AssertionError):
+        mask_generator_settings({'points_per_side': 9})
