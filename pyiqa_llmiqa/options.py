@@ -177,8 +177,9 @@ def _generator_arg_types() -> Dict[str, tuple]:
             if param.name in ('self', 'model') or param.kind is param.VAR_KEYWORD:
                 continue
             classes = _classes(hints.get(param.name, Any))
-            if param.name in PAPER_MASK_GENERATOR:
-                classes += (type(PAPER_MASK_GENERATOR[param.name]),)
+            paper_class = type(PAPER_MASK_GENERATOR.get(param.name))
+            if param.name in PAPER_MASK_GENERATOR and paper_class not in classes:
+                classes += (paper_class,)
             types[param.name] = classes
     return dict(sorted(types.items()))
 

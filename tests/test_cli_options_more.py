@@ -1,4 +1,5 @@
 """--opt KEY=VALUE read as the CLI's help says, and the arguments every metric command takes."""
+
 import argparse
 import re
 
@@ -9,7 +10,9 @@ from pyiqa_llmiqa.cli_options import add_metric_arguments, add_option_arguments,
 
 def test_dotted_keys_nest_and_values_are_yaml():
     assert parse_assignments(['a.b=1', 'c=true']) == {'a': {'b': 1}, 'c': True}
-    assert parse_assignments(['a.b.c=0.5', 'a.b.d=null', 'a.e=text']) == {'a': {'b': {'c': 0.5, 'd': None}, 'e': 'text'}}
+    assert parse_assignments(['a.b.c=0.5', 'a.b.d=null', 'a.e=text']) == {
+        'a': {'b': {'c': 0.5, 'd': None}, 'e': 'text'}
+    }
     assert parse_assignments(['k=[1, 2]', 'm={x: 1}']) == {'k': [1, 2], 'm': {'x': 1}}
     assert parse_assignments([]) == {}
 
@@ -34,16 +37,25 @@ def test_an_assignment_without_a_key_is_refused(assignment):
         parse_assignments([assignment])
 
 
-@pytest.mark.parametrize('value, problem', [
-    ('[1', "expected ',' or ']', but got '<stream end>'"),
-    ('a: b: c', 'mapping values are not allowed here'),
-    ('!!python/object/apply:os.system ["true"]',
-     "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'"),
-])
+@pytest.mark.parametrize(
+    'value, problem',
+    [
+        ('[1', "expected ',' or ']', but got '<stream end>'"),
+        ('a: b: c', 'mapping values are not allowed here'),
+        (
+            '!!python/object/apply:os.system ["true"]',
+            "could not determine a constructor for the tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+        ),
+    ],
+)
 def test_a_value_that_is_not_yaml_names_the_assignment_and_the_problem(value, problem):
     assignment = f'k={value}'
-    with pytest.raises(ValueError, match='^' + re.escape(
-            f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping ({problem})') + '$'):
+    with pytest.raises(
+        ValueError,
+        match='^'
+        + re.escape(f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping ({problem})')
+        + '$',
+    ):
         parse_assignments([assignment])
 
 
@@ -81,11 +93,14 @@ def test_usage_and_help_say_what_each_argument_takes():
     usage = ' '.join(parser.format_usage().split())
     assert usage == 'usage: cmd [-h] [--metric PRESET] [--options FILE.yml] [--opt KEY=VALUE] [--device DEVICE]'
     text = ' '.join(parser.format_help().split())
-    assert ('--metric PRESET llmiqa, llmiqa_global, llmiqa_owl3, llmiqa_janus, llmiqa_small, '
-            'or a preset of your presets file (default: llmiqa)') in text
+    assert (
+        '--metric PRESET llmiqa, llmiqa_global, llmiqa_owl3, llmiqa_janus, llmiqa_small, '
+        'or a preset of your presets file (default: llmiqa)'
+    ) in text
     assert '--options FILE.yml YAML mapping of metric options' in text
-    assert ('--opt KEY=VALUE one option; dotted keys for nested values (mask_generator.pred_iou_thresh=0.5); '
-            'repeatable') in text
+    assert (
+        '--opt KEY=VALUE one option; dotted keys for nested values (mask_generator.pred_iou_thresh=0.5); repeatable'
+    ) in text
     assert '--device DEVICE torch device (default: the GPU when there is one, else the CPU)' in text
 
 
@@ -100,8 +115,9 @@ def test_create_metric_from_args_checks_downloads_then_hands_everything_to_pyiqa
     monkeypatch.setattr(pyiqa_llmiqa.preflight, 'check_downloads', checked.append)
     monkeypatch.setattr(pyiqa, 'create_metric', lambda name, **kwargs: created.append((name, kwargs)) or 'metric')
     (tmp_path / 'o.yml').write_text('levels: 5\n')
-    args = _parser().parse_args(['--metric', 'llmiqa_global', '--options', str(tmp_path / 'o.yml'),
-                                 '--opt', 'score_mode=expectation'])
+    args = _parser().parse_args(
+        ['--metric', 'llmiqa_global', '--options', str(tmp_path / 'o.yml'), '--opt', 'score_mode=expectation']
+    )
     assert create_metric_from_args(args) == 'metric'
     [opts] = checked
     # the preset's options resolved with the file and --opt over them
