@@ -12,6 +12,8 @@ import os
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
+from .errors import LLMIQAError
+
 # Hub ids the presets and docs/backbones.md name: (parameters in billions, weights in GB in bf16).
 BACKBONE_SIZES: Dict[str, Tuple[float, float]] = {
     'Qwen/Qwen2.5-VL-7B-Instruct': (8.3, 16.6),
@@ -38,7 +40,7 @@ LARGE_BACKBONE_GB = 4.0  # weights above this make a CPU run slow enough to say 
 PROBE_TIMEOUT_S = 5.0
 
 
-class HubUnreachableError(RuntimeError):
+class HubUnreachableError(LLMIQAError, RuntimeError):
     """Files a metric needs are not in the cache and the hub cannot be reached; the message lists them."""
 
 

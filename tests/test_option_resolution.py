@@ -157,3 +157,23 @@ def test_a_failed_atomic_write_leaves_the_old_file_and_no_temporary(tmp_path):
     with atomic_write(target) as handle:
         json.dump({'new': 1}, handle)
     assert json.loads(target.read_text()) == {'new': 1} and len(list(tmp_path.iterdir())) == 1
+
+
+def test_every_error_class_of_the_package_derives_from_the_base():
+    """Each exception class the package defines (its test helpers aside), found by walking its modules."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    defined = []
+    for module_info in pkgutil.walk_packages(pyiqa_llmiqa.__path__, 'pyiqa_llmiqa.'):
+        if '.testing' in module_info.name:
+            continue
+        module = importlib.import_module(module_info.name)
+        defined += [
+            cls
+            for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, BaseException) and cls.__module__ == module.__name__
+        ]
+    assert len(defined) >= 12
+    assert [cls.__qualname__ for cls in defined if not issubclass(cls, LLMIQAError)] == []

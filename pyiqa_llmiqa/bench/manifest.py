@@ -12,13 +12,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from ..errors import LLMIQAError
 from .datasets import BenchDataset, Item
 from .store import ResultStore
 
 MANIFEST = 'run.json'
 
 
-class ManifestError(ValueError):
+class ManifestError(LLMIQAError, ValueError):
     """A folder that holds no readable bench run."""
 
 
