@@ -34,8 +34,11 @@ def downscale(image: np.ndarray, max_side: int = SEGMENT_MAX_SIDE) -> np.ndarray
 
 
 def upscale_mask(mask: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
-    """A bool mask resized to ``shape`` (height, width) by nearest neighbour (pixel centres)."""
+    """A bool mask resized to ``shape`` (height, width) by nearest neighbour (pixel centres).
+
+    The source index of target pixel i is floor((i + 0.5) * s / n), below s for every i < n: the
+    product is exact and the quotient stays s / (2n) under s, far more than a rounding error."""
     height, width = shape
-    rows = np.minimum(((np.arange(height) + 0.5) * mask.shape[0] / height).astype(np.intp), mask.shape[0] - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) * mask.shape[1] / width).astype(np.intp), mask.shape[1] - 1)
+    rows = ((np.arange(height) + 0.5) * mask.shape[0] / height).astype(np.intp)
+    cols = ((np.arange(width) + 0.5) * mask.shape[1] / width).astype(np.intp)
     return np.take(np.take(mask, rows, axis=0), cols, axis=1)

@@ -102,10 +102,8 @@ class SAM2Segmenter(torch.nn.Module):
         check_segmenter(segmenter)
         self.generator_kwargs = mask_generator_settings(mask_generator)
         if isinstance(segmenter, str):
-            self.source = segmenter
             config, checkpoint = _hub_checkpoint(segmenter)
         else:
-            self.source = None
             config, checkpoint = segmenter['config'], segmenter['checkpoint']
 
         self.config = resolve_sam2_config(config)
