@@ -166,3 +166,41 @@ def test_a_process_other_than_the_first_shows_no_bar_and_merges_nothing(tmp_path
     assert capsys.readouterr().err == ''
     folder = out / 'predictions' / 'toy'
     assert sorted(p.name for p in folder.iterdir()) == [f'niqe-{spec.key(AUGMENT)}.rank1.jsonl']
+
+
+def test_on_a_terminal_the_bar_follows_the_window_width(tmp_path, toy, metric, monkeypatch):
+    """A window resized during a long run: the bar is redrawn at the new width, not cut or wrapped."""
+    import fcntl
+    import os
+    import struct
+    import sys
+    import termios
+
+    master, slave = os.openpty()
+
+    def resize(columns):
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, columns, 0, 0))
+
+    resize(50)
+    spec, stand_in = metric
+    build = stand_in.build
+
+    def build_then_widen(device):
+        score = build(device)
+
+        def widen_then_score(image):
+            resize(90)
+            return score(image)
+
+        return widen_then_score
+
+    spec.build = build_then_widen
+    with open(slave, 'w', closefd=False) as terminal:
+        monkeypatch.setattr(sys, 'stderr', terminal)
+        run([spec], [toy], tmp_path / 'out', Processes())
+        monkeypatch.undo()
+    text = os.read(master, 1 << 16).decode()
+    os.close(master)
+    os.close(slave)
+    bars = [line for line in text.replace('\r', '\n').splitlines() if re.match(r'niqe on toy: +[0-9]+%', line)]
+    assert len(bars[0]) < 50 and 50 < len(bars[-1]) < 90, bars
