@@ -160,10 +160,10 @@ def test_options_file_says_what_the_key_stands_for(tmp_path):
     store = ResultStore(tmp_path / 'deep' / 'er', 'm-k')
     store.write_options({'metric': 'm', 'path': tmp_path})
     store.write_options({'metric': 'm', 'path': tmp_path})  # again: the folder is there already
-    assert json.loads((tmp_path / 'deep' / 'er' / 'm-k.options.json').read_text()) == {
-        'metric': 'm',
-        'path': str(tmp_path),
-    }
+    written = (tmp_path / 'deep' / 'er' / 'm-k.options.json').read_text()
+    assert json.loads(written) == {'metric': 'm', 'path': str(tmp_path)}
+    # for a person to read: one field a line, indented by two spaces, ending in a newline
+    assert written == '{\n  "metric": "m",\n  "path": ' + json.dumps(str(tmp_path)) + '\n}\n'
 
 
 def test_score_item_records_the_score_or_why_not(tmp_path):

@@ -159,11 +159,9 @@ def markdown(rows: List[Row]) -> str:
 
 def scatter(row: Row, path: Path) -> None:
     """Score against MOS, with the correlations in the title."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # not pyplot: no display, no global state; PNG is drawn by Agg
 
     fig = Figure(figsize=(5, 4), dpi=120)
-    FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(row.mos, row.scores, s=6, alpha=0.5)
     ax.set_xlabel('MOS')

@@ -60,7 +60,6 @@ class ResultStore:
         records = self.records()
         rank = {name: i for i, name in enumerate(order)}
         ordered = sorted(records.values(), key=lambda r: (rank.get(r['image'], len(rank)), r['image']))
-        self.folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(self.path) as handle:
             handle.writelines(json.dumps(r) + '\n' for r in ordered)
         for part in parts:
