@@ -232,6 +232,24 @@ def test_plot_ceiling_saves_a_720_by_480_png(tmp_path):
         assert image.format == 'PNG' and image.size == (720, 480)
 
 
+def test_plot_ceiling_saves_the_figure_with_its_title(tmp_path):
+    # the title is drawn: the PNG is the titled figure's pixels, not the default title's
+    import io
+
+    from PIL import Image
+
+    def pixels(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png')
+        return np.asarray(Image.open(buffer))
+
+    table = {'A': {3: 0.9, 5: 0.95}}
+    with Image.open(plot_ceiling(table, tmp_path / 'ceiling.png', title='K-level ceiling, SPAQ')) as image:
+        saved = np.asarray(image)
+    assert np.array_equal(saved, pixels(ceiling_figure(table, 'K-level ceiling, SPAQ')))
+    assert not np.array_equal(saved, pixels(ceiling_figure(table)))
+
+
 def test_a_data_set_without_levels_is_named():
     with pytest.raises(ValueError, match="^no levels for data set 'B'$"):
         ceiling_figure({'A': {3: 0.9}, 'B': {}})
