@@ -116,3 +116,17 @@ def shapes_image(height=192, width=256):
     image[(yy - 130) ** 2 + (xx - 190) ** 2 < 45**2] = (30, 40, 210)
     image[150:180, 20:90] = (240, 230, 40)
     return image
+
+
+@pytest.fixture
+def ascii_locale():
+    """The C locale's ASCII as the default text encoding (as a Windows code page or a bare container
+    would give), so a file opened without its encoding fails on non-ASCII bytes."""
+    import locale
+
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, 'C')
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)

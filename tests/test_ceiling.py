@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pyiqa_llmiqa.bench.ceiling import RULES, ceiling, ceiling_table, plot_ceiling, quantize
+from pyiqa_llmiqa.bench.ceiling import RULES, ceiling, ceiling_figure, ceiling_table, plot_ceiling, quantize
 from pyiqa_llmiqa.cli import build_parser
 from pyiqa_llmiqa.commands import ceiling as ceiling_cmd
 
@@ -189,6 +189,75 @@ def test_plot_ceiling_writes_a_png(tmp_path):
     data = Path(out).read_bytes()
     assert data[:8] == b'\x89PNG\r\n\x1a\n'
     assert len(data) > 1000
+
+
+def test_the_figure_plots_each_data_set_against_k(recwarn):
+    # values read back from the figure: one line per data set, in the table's order, with its name
+    # in the legend; a ceiling() dict plots its 'value'; K in increasing order whatever the table's
+    table = {
+        'SPAQ': {7: {'srcc': 0.98, 'plcc': 0.99, 'value': 0.985}, 3: {'srcc': 0.8, 'plcc': 0.9, 'value': 0.85}},
+        'KonIQ': {5: 0.9, 3: 0.8, 9: 0.95},
+    }
+    fig = ceiling_figure(table, title='Ceiling')
+    (ax,) = fig.axes
+    spaq, koniq = ax.get_lines()
+    assert spaq.get_xdata().tolist() == [3, 7] and spaq.get_ydata().tolist() == [0.85, 0.985]
+    assert koniq.get_xdata().tolist() == [3, 5, 9] and koniq.get_ydata().tolist() == [0.8, 0.9, 0.95]
+    assert spaq.get_marker() == 'o' and koniq.get_marker() == 'o'  # each K a point, not only a line
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ['SPAQ', 'KonIQ']
+    assert ax.get_xticks().tolist() == [3, 5, 7, 9]
+    assert ax.get_xlabel() == 'K (number of integer levels)'
+    assert ax.get_ylabel() == 'ceiling, (SRCC + PLCC) / 2' and ax.get_title() == 'Ceiling'
+    # a faint grid to read values against
+    gridlines = ax.get_xgridlines() + ax.get_ygridlines()
+    assert gridlines and all(line.get_visible() and line.get_alpha() == 0.3 for line in gridlines)
+    # one plot filling the figure: the axes span most of its width and height
+    box = ax.get_position()
+    assert box.width > 0.7 and box.height > 0.7
+    assert not recwarn.list
+
+
+def test_the_figure_has_a_default_title_and_names_that_are_not_strings():
+    ax = ceiling_figure({2024: {3: 0.9, 5: 0.95}}).axes[0]
+    assert ax.get_title() == 'Best possible K-level integer scorer'
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ['2024']
+
+
+def test_plot_ceiling_saves_a_720_by_480_png(tmp_path):
+    from PIL import Image
+
+    out = plot_ceiling({'A': {3: 0.9, 5: 0.95}}, str(tmp_path / 'ceiling.png'))
+    assert out == tmp_path / 'ceiling.png'
+    with Image.open(out) as image:
+        assert image.format == 'PNG' and image.size == (720, 480)
+
+
+def test_plot_ceiling_saves_the_figure_with_its_title(tmp_path):
+    # the title is drawn: the PNG is the titled figure's pixels, not the default title's
+    import io
+
+    from PIL import Image
+
+    def pixels(fig):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format='png')
+        return np.asarray(Image.open(buffer))
+
+    table = {'A': {3: 0.9, 5: 0.95}}
+    with Image.open(plot_ceiling(table, tmp_path / 'ceiling.png', title='K-level ceiling, SPAQ')) as image:
+        saved = np.asarray(image)
+    assert np.array_equal(saved, pixels(ceiling_figure(table, 'K-level ceiling, SPAQ')))
+    assert not np.array_equal(saved, pixels(ceiling_figure(table)))
+
+
+def test_a_data_set_without_levels_is_named():
+    with pytest.raises(ValueError, match="^no levels for data set 'B'$"):
+        ceiling_figure({'A': {3: 0.9}, 'B': {}})
+
+
+def test_quantize_names_a_missing_mos():
+    with pytest.raises(ValueError, match='^mos holds NaN or infinite values$'):
+        quantize([1.0, None, 3.0], 3)
 
 
 def test_plot_ceiling_rejects_an_empty_table(tmp_path):

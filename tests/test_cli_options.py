@@ -67,3 +67,18 @@ def test_opt_values_go_over_the_file_key_by_key(tmp_path):
 
 def test_default_device_is_the_gpu_when_there_is_one():
     assert default_device() == ('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def test_the_default_device_follows_cuda_availability(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert default_device() == 'cuda'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert default_device() == 'cpu'
+
+
+def test_an_options_file_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    path = tmp_path / 'o.yml'
+    path.write_text('level_descriptions: [Très bien, Bien, Passable, Médiocre, Mauvais]\n', encoding='utf-8')
+    assert load_options_file(str(path)) == {
+        'level_descriptions': ['Très bien', 'Bien', 'Passable', 'Médiocre', 'Mauvais']
+    }

@@ -161,3 +161,91 @@ def test_each_figure_turns_the_sign_for_lower_better():
         assert figure(pred, mos, lower_better=True) == pytest.approx(-figure(pred, mos))
     # Kendall by hand: of 10 pairs, (3,2) and (5,4) are discordant: (8 - 2) / 10 = 0.6
     assert krcc(pred, mos) == pytest.approx(0.6)
+
+
+def test_a_missing_mos_is_named_with_its_index():
+    # a MOS read as None (an empty cell) is a missing value, named where it is
+    with pytest.raises(ValueError, match=r'^mos holds 1 NaN or infinite value\(s\), at index 1$'):
+        check_pairs([1.0, 2.0, 3.0], [1.0, None, 3.0])
+
+
+@pytest.mark.parametrize(
+    'bad, shown',
+    [
+        ([0, 1, 2, 3, 4], '0, 1, 2, 3, 4'),  # five indices: all of them
+        ([0, 2, 3, 5, 6, 7], '0, 2, 3, 5, 6, ...'),  # six: the first five, then an ellipsis
+        ([1, 2, 3, 4, 5, 6, 7], '1, 2, 3, 4, 5, ...'),
+    ],
+)
+def test_the_first_five_bad_indices_are_named(bad, shown):
+    pred = np.arange(10, dtype=float)
+    pred[bad] = np.nan
+    with pytest.raises(ValueError) as error:
+        check_pairs(pred, np.arange(10.0))
+    assert str(error.value) == f'pred holds {len(bad)} NaN or infinite value(s), at index {shown}'
+
+
+def test_fitted_plcc_turns_the_sign_before_the_fit(data):
+    # pyiqa's 5-parameter fit starts from a fixed point, so it ends elsewhere for -pred (0.9547)
+    # than for pred (0.9326): lower_better must give pyiqa's figure for the turned scores
+    from pyiqa.metrics.correlation_coefficient import calculate_plcc
+
+    pred, mos = data
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        expected = calculate_plcc(pred, mos, fit_scale='logistic_5params')
+        assert calculate_plcc(-pred, mos, fit_scale='logistic_5params') == pytest.approx(0.9547, abs=1e-4)
+    got = plcc_fitted(-pred, mos, lower_better=True, fit='logistic_5params')
+    assert got == pytest.approx(expected, abs=1e-9) and got == pytest.approx(0.9326, abs=1e-4)
+
+
+def test_fitted_plcc_of_a_constant_mos_is_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert math.isnan(plcc_fitted([1.0, 2.0, 3.0, 5.0, 4.0], [3.0, 3.0, 3.0, 3.0, 3.0]))
+        assert math.isnan(plcc_fitted([3.0, 3.0, 3.0, 3.0, 3.0], [1.0, 2.0, 3.0, 5.0, 4.0]))
+
+
+def test_as_many_pairs_as_parameters_are_enough_to_fit():
+    # 4 points on a logistic: the 4-parameter curve passes through them, PLCC 1; curve_fit warns
+    # that it cannot estimate the covariance of an exact fit, which says nothing about the figure
+    x = np.array([-2.0, -1.0, 1.0, 2.0])
+    y = 1 + 9 / (1 + np.exp(-2 * x))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert plcc_fitted(x, y) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize('fit, expected', [('logistic_4params', 0.99734), ('logistic_5params', 0.99792)])
+def test_wide_score_scales_fit_without_numpy_warnings(fit, expected):
+    # predictions on a 0..1000 scale: the 5-parameter curve's exp overflows on the way to the fit
+    from pyiqa.metrics.correlation_coefficient import calculate_plcc
+
+    pred = np.linspace(0, 1000, 40)
+    mos = 1 + 4 / (1 + np.exp(-(pred - 500) / 50)) + 0.2 * np.sin(pred)
+    with warnings.catch_warnings(), np.errstate(all='ignore'):
+        warnings.simplefilter('ignore')
+        pyiqa_figure = calculate_plcc(pred, mos, fit_scale=fit)
+    with warnings.catch_warnings(), np.errstate(all='warn'):
+        warnings.simplefilter('error')
+        got = plcc_fitted(pred, mos, fit=fit)
+    assert got == pytest.approx(pyiqa_figure, abs=1e-12) and got == pytest.approx(expected, abs=1e-5)
+
+
+def test_warnings_of_the_fit_other_than_the_covariance_one_reach_the_caller(monkeypatch, data):
+    # the covariance of the curve's parameters is not used, so OptimizeWarning is noise; scipy's
+    # warning that the fitted curve is nearly constant says the figure may be wrong, and is kept
+    import pyiqa.metrics.correlation_coefficient as cc
+    from scipy.optimize import OptimizeWarning
+
+    def fit_nearly_flat(*args, **kwargs):
+        warnings.warn('Covariance of the parameters could not be estimated', OptimizeWarning)
+        warnings.warn('An input array is nearly constant', stats.NearConstantInputWarning)
+        return 0.5
+
+    monkeypatch.setattr(cc, 'calculate_plcc', fit_nearly_flat)
+    pred, mos = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert plcc_fitted(pred, mos) == 0.5
+    assert [w.category for w in caught] == [stats.NearConstantInputWarning]

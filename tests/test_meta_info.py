@@ -244,6 +244,7 @@ def test_resolve_accepts_relative_names(tmp_path, name):
         ('C:a.jpg', 'absolute'),
         ('\\\\server\\share\\a.jpg', 'absolute'),
         ('\\a.jpg', 'absolute'),
+        ('//server/share/a.jpg', 'absolute'),
         ('../a.jpg', r'\.\.'),
         ('sub/../../a.jpg', r'\.\.'),
         ('sub/..', r'\.\.'),
@@ -279,3 +280,118 @@ def test_real_files_are_the_published_bytes(name, mos_file):
         line.split()[::-1] for line in (Path(__file__).parent / 'data' / 'mos' / 'SHA256SUMS').read_text().splitlines()
     )
     assert hashlib.sha256(mos_file(name).read_bytes()).hexdigest() == sums[name]
+
+
+# --- exact rules: names, encodings, messages ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'path, name',
+    [
+        ('meta_info_KonIQ10kDataset_splitDataset.csv', 'KonIQ10k'),  # cut at the first 'Dataset'
+        ('meta_info_ADataset.csv', 'A'),  # a one-letter name before 'Dataset'
+        ('meta_info_Dataset.csv', 'Dataset'),  # nothing before 'Dataset': no cut
+        ('meta_info__data.csv', '_data'),  # '_data' alone is a name, not a suffix
+    ],
+)
+def test_dataset_name_at_the_edges_of_its_rules(path, name):
+    assert dataset_name(path) == name
+
+
+def test_a_quoted_name_with_a_line_break_is_read_as_pandas_reads_it(tmp_path):
+    import pandas as pd
+
+    f = tmp_path / 'm.csv'
+    f.write_bytes(b'img_name,mos\n"a\r\nb.jpg",1\nc.jpg,2\n')
+    frame = pd.read_csv(f)
+    assert read_meta_info(f) == list(zip(frame['img_name'], frame['mos'].astype(float)))
+    assert read_meta_info(f)[0] == ('a\r\nb.jpg', 1.0)
+
+
+def test_a_byte_order_mark_does_not_hide_the_full_reference_header(tmp_path):
+    f = tmp_path / 'kadid.csv'
+    f.write_bytes('\ufeffref_name,dist_name,dmos\nI01.png,I01_01_01.png,4.57\n'.encode('utf-8'))
+    assert read_meta_info(f) == [('I01_01_01.png', 4.57)]
+
+
+def test_meta_info_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    f = tmp_path / 'm.csv'
+    f.write_bytes('img_name,mos\nété.jpg,3.5\n'.encode('utf-8'))
+    assert read_meta_info(f) == [('été.jpg', 3.5)]
+
+
+def test_blank_lines_before_the_header_are_skipped_as_pandas_does(tmp_path):
+    import pandas as pd
+
+    f = write(tmp_path / 'm.csv', '\n\n\nimg_name,mos\na.jpg,1.5\n')
+    frame = pd.read_csv(f)
+    assert list(frame.columns) == ['img_name', 'mos']
+    assert read_meta_info(f) == [('a.jpg', 1.5)]
+    blank = write(tmp_path / 'blank.csv', '\n \n,\n')
+    with pytest.raises(MetaInfoError, match=r'the file is empty \(expected a header line\)$'):
+        read_meta_info(blank)
+
+
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        (
+            'img_name\na.jpg\n',
+            'missing column: pyiqa reads the no-reference layout (image name, MOS) from columns 1 and 2, '
+            "but the header has only 1 column(s): ['img_name']",
+        ),
+        (
+            'img_name;mos\na.jpg;1\n',
+            'missing column: pyiqa reads the no-reference layout (image name, MOS) from columns 1 and 2, '
+            'but the header has only 1 column(s): [\'img_name;mos\']; it looks separated by ";" -- '
+            'pyiqa expects commas',
+        ),
+        (
+            'ref_name,dist_name\nr.png,d.png\n',
+            'missing column: pyiqa reads the full-reference layout (ref_name, dist_name, score) from '
+            "columns 2 and 3, but the header has only 2 column(s): ['ref_name', 'dist_name']",
+        ),
+    ],
+)
+def test_a_missing_column_message_names_the_layout_and_the_columns(tmp_path, text, message):
+    f = write(tmp_path / 'm.csv', text)
+    with pytest.raises(MetaInfoError) as info:
+        read_meta_info(f)
+    assert str(info.value) == f'{f}: {message}'
+
+
+def test_convert_agiqa_writes_lf_lines_in_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    src = tmp_path / 'data.csv'
+    src.write_bytes('name,mos_quality\ncafé.jpg,1.25\nb.jpg,2.5\n'.encode('utf-8'))
+    out = tmp_path / 'out.csv'
+    assert convert_agiqa(src, out) == 2
+    assert out.read_bytes() == 'name,mos\ncafé.jpg,1.25\nb.jpg,2.5\n'.encode('utf-8')
+
+
+def test_convert_agiqa_skips_blank_rows_short_ones_included(tmp_path):
+    # ',' is a row of two empty fields where the header has four: blank, skipped like an empty line
+    src = write(tmp_path / 'data.csv', 'name,prompt,mos_quality,std_quality\na.jpg,x,1,0.1\n,\n,,,\nb.jpg,y,2,0.1\n')
+    out = tmp_path / 'out.csv'
+    assert convert_agiqa(src, out) == 2
+    assert out.read_bytes() == b'name,mos\na.jpg,1\nb.jpg,2\n'
+
+
+def test_convert_agiqa_names_a_missing_mos_and_its_column(tmp_path):
+    src = write(tmp_path / 'data.csv', 'name,prompt,mos_quality\na.jpg,x,1\nb.jpg\n')
+    with pytest.raises(MetaInfoError) as info:
+        convert_agiqa(src, tmp_path / 'out.csv')
+    assert str(info.value) == f"{src}, line 3: MOS '' in column 'mos_quality' is not a number"
+
+
+def test_convert_agiqa_replaces_an_existing_output(tmp_path):
+    src = write(tmp_path / 'data.csv', 'name,mos_quality\na.jpg,1\n')
+    out = write(tmp_path / 'out.csv', 'old contents\n')
+    assert convert_agiqa(src, out) == 1
+    assert out.read_bytes() == b'name,mos\na.jpg,1\n'
+
+
+def test_convert_agiqa_names_a_missing_input_even_when_the_output_exists(tmp_path):
+    out = write(tmp_path / 'out.csv', 'old contents\n')
+    with pytest.raises(MetaInfoError, match=r'data\.csv: no such file$'):
+        convert_agiqa(tmp_path / 'data.csv', out)
+    assert out.read_text() == 'old contents\n'

@@ -421,3 +421,10 @@ def test_a_generator_type_error_names_each_accepted_type_once(key, value, expect
     with pytest.raises(OptionError) as error:
         resolve_options({'mask_generator': {key: value}})
     assert expected in str(error.value)
+
+
+def test_owl3_config_is_read_as_utf8_whatever_the_locale(tmp_path, ascii_locale):
+    # model configs are UTF-8 JSON; a non-ASCII field must not break the check on an ASCII locale
+    config = {'model_type': 'mplugowl3', 'description': 'mPLUG-Owl3 — 多模态'}
+    (tmp_path / 'config.json').write_text(json.dumps(config, ensure_ascii=False), encoding='utf-8')
+    assert is_owl3(str(tmp_path))

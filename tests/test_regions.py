@@ -103,3 +103,18 @@ def test_a_complement_of_one_pixel_is_kept_when_nothing_is_too_small():
     most = np.ones((3, 3), dtype=bool)
     most[2, 2] = False
     assert select_regions([most], 0.0, complement=True)[-1] == Region(COMPLEMENT, (2, 2, 1, 1), 1, None)
+
+
+def test_each_region_holds_its_pixels():
+    # a kept mask holds the segmenter's mask itself; the complement holds the pixels no kept mask covers
+    shape = (4, 5)
+    top = _mask(shape, slice(0, 2), slice(0, 5))
+    corner = _mask(shape, slice(2, 4), slice(0, 2))
+    speck = _mask(shape, slice(3, 4), slice(4, 5))  # 1 pixel, below 2 pixels: dropped, so not covered
+    mask_top, mask_corner, rest = select_regions([top, corner, speck], 0.1, complement=True)
+    assert mask_top.mask is top and mask_corner.mask is corner
+    expected_rest = np.array(
+        [[0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 1, 1, 1], [0, 0, 1, 1, 1]],
+        dtype=bool,
+    )
+    assert rest.kind == COMPLEMENT and np.array_equal(rest.mask, expected_rest)

@@ -172,3 +172,29 @@ def test_a_space_and_a_digit_in_two_tokens_is_no_second_spelling():
     assert len(tokenizer.encode(' 7', add_special_tokens=False)) == 2
     vocab = tokenizer.get_vocab()
     assert level_token_ids(tokenizer, 7) == [[vocab[str(d)]] for d in range(1, 8)]
+
+
+def test_the_reading_stays_on_the_device_of_the_logits():
+    # GPU logits must be read on the GPU: the level values and the fallback flags are built there
+    # too (the meta device stands in for a GPU: mixing it with CPU tensors raises as CUDA would)
+    logits = torch.zeros(2, 32, device='meta')
+    for mode in ('expectation', 'greedy'):
+        reading = read_levels(logits, LEVEL_IDS, mode)
+        assert reading.scores.device.type == 'meta' and reading.fallback.device.type == 'meta'
+        assert reading.scores.shape == (2,) and reading.probabilities.shape == (2, 3)
+
+
+class _BlankDecodeTokenizer:
+    """Writes each digit as one token that decodes to nothing when alone (as a decoder that drops a
+    word-start marker may), after a whitespace-only token (0) in front."""
+
+    def encode(self, text, add_special_tokens=False):
+        return [0] + [100 + int(c) if c.isdigit() else ord(c) for c in text.strip()]
+
+    def decode(self, ids):
+        return ''.join(' ' if i == 0 else '' if i >= 100 else chr(i) for i in ids)
+
+
+def test_only_tokens_in_front_of_the_digit_are_dropped():
+    # the prefix token goes; the digit's own token stays, whatever its decode alone looks like
+    assert level_token_ids(_BlankDecodeTokenizer(), 3) == [[101], [102], [103]]

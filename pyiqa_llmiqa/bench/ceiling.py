@@ -25,7 +25,7 @@ from typing import Dict, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
-__all__ = ['RULES', 'DEFAULT_LEVELS', 'quantize', 'ceiling', 'ceiling_table', 'plot_ceiling']
+__all__ = ['RULES', 'DEFAULT_LEVELS', 'quantize', 'ceiling', 'ceiling_table', 'ceiling_figure', 'plot_ceiling']
 
 RULES = ('equal_width', 'minmax_round')
 DEFAULT_LEVELS = (3, 5, 7, 9)
@@ -98,22 +98,19 @@ def ceiling_table(
 TableLike = Mapping[str, Mapping[int, Union[float, Mapping[str, float]]]]
 
 
-def plot_ceiling(table: TableLike, out_png: Union[str, Path], title: str = None) -> Path:
-    """Plot the ceiling against K, one line per data set, into ``out_png``.
+def ceiling_figure(table: TableLike, title: str = None):
+    """The ceiling against K, one line per data set, as a matplotlib ``Figure`` (6 x 4 in, 120 dpi).
 
     ``table`` maps a data-set name to ``{K: value}``, where value is either a
     number or a ``ceiling()`` dict (its ``'value'`` is plotted) -- i.e.
-    ``{name: ceiling_table(mos)}``. Uses matplotlib's Agg canvas directly, so
-    it needs no display and leaves pyplot's global backend alone.
+    ``{name: ceiling_table(mos)}``. A bare ``Figure`` (no pyplot) needs no
+    display and leaves pyplot's global backend alone.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if not table:
         raise ValueError('nothing to plot: the table is empty')
-    out = Path(out_png)
     fig = Figure(figsize=(6, 4), dpi=120)
-    FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     all_k = set()
     for name, row in table.items():
@@ -133,5 +130,11 @@ def plot_ceiling(table: TableLike, out_png: Union[str, Path], title: str = None)
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(str(out))
+    return fig
+
+
+def plot_ceiling(table: TableLike, out_png: Union[str, Path], title: str = None) -> Path:
+    """Save :func:`ceiling_figure` of ``table`` as the PNG ``out_png`` (720 x 480 pixels)."""
+    out = Path(out_png)
+    ceiling_figure(table, title).savefig(str(out))
     return out

@@ -126,7 +126,9 @@ def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4par
     from scipy.optimize import OptimizeWarning
 
     try:
-        with np.errstate(over='ignore', divide='ignore', invalid='ignore'), warnings.catch_warnings():
+        # the curve's exp overflows on wide score scales, and the parameters' covariance (which
+        # OptimizeWarning is about) is not used: neither says anything about the figure
+        with np.errstate(all='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore', OptimizeWarning)
             value = float(calculate_plcc(x, y, fit_scale=fit))
     except RuntimeError as exc:  # curve_fit ran out of iterations

@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PureWindowsPath
 from typing import List, Tuple, Union
 
 from ..errors import LLMIQAError
@@ -259,8 +259,10 @@ def resolve_image_path(root: PathLike, name: str) -> Path:
         raise ValueError('empty image name')
     if '\x00' in name:
         raise ValueError(f'image name {name!r} contains a NUL character')
+    # a Windows path reads both / and \ as separators: its root covers POSIX /x and Windows \x, its
+    # drive covers C:x, C:\x and \\server\share
     win = PureWindowsPath(name)
-    if PurePosixPath(name).is_absolute() or win.is_absolute() or win.drive or win.root:
+    if win.drive or win.root:
         raise ValueError(
             f'image name {name!r} is an absolute path; names in a meta-info file must be '
             f'relative to the data root {str(root)!r}'
