@@ -69,7 +69,10 @@ def test_a_fit_that_does_not_converge_is_noted_in_the_row_not_warned(tmp_path):
     assert row.fit_failed is True and row.missing_why == ''
     assert math.isnan(row.figures['plcc_fitted'])
     assert (row.figures['srcc'], row.figures['krcc']) == (pytest.approx(-1.0), pytest.approx(-1.0))
-    assert row.note == 'the logistic fit did not converge (or had fewer than 4 images): no fitted PLCC'
+    assert row.note == report.FIT_FAILED
+    assert report.FIT_FAILED == (
+        'the logistic fit failed (did not converge, ended flat, or had fewer than 4 images): no fitted PLCC'
+    )
 
 
 def test_three_pairs_too_few_to_fit_are_noted_not_warned(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pyiqa_llmiqa.bench.correlation import check_pairs, correlations, krcc, plcc, plcc_fitted, srcc
+from pyiqa_llmiqa.bench.correlation import FitFailedWarning, check_pairs, correlations, krcc, plcc, plcc_fitted, srcc
 
 
 @pytest.fixture(scope='module')
@@ -147,9 +147,9 @@ def test_fit_that_does_not_converge_gives_nan(monkeypatch, data):
     def no_convergence(*args, **kwargs):
         raise RuntimeError('Optimal parameters not found')
 
-    monkeypatch.setattr(cc, 'calculate_plcc', no_convergence)
+    monkeypatch.setattr(cc, 'fit_curve', no_convergence)
     pred, mos = data
-    with pytest.warns(RuntimeWarning, match='did not converge'):
+    with pytest.warns(FitFailedWarning, match='did not converge'):
         got = correlations(pred, mos)
     assert math.isnan(got['plcc_fitted'])
     assert got['srcc'] == pytest.approx(stats.spearmanr(pred, mos)[0])
@@ -232,20 +232,43 @@ def test_wide_score_scales_fit_without_numpy_warnings(fit, expected):
     assert got == pytest.approx(pyiqa_figure, abs=1e-12) and got == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_fit_that_ends_flat_gives_nan_and_says_so():
+    # pyiqa's 4-parameter fit of these five pairs ends on a constant curve (45.64 at every point, a
+    # spread of 7e-13): pyiqa's calculate_plcc still prints 0.033 with scipy's near-constant
+    # warning, a figure that measures rounding noise. The second route below shows the curve is
+    # flat by scipy's own test; plcc_fitted gives NaN with one FitFailedWarning instead.
+    from pyiqa.metrics.correlation_coefficient import calculate_plcc
+
+    pred, mos = [405.1, 7320.1, 6143.7, 283.7, 7192.2], [1.6, 75.8, 51.3, 92.9, 6.6]
+    with warnings.catch_warnings(record=True) as pyiqa_caught, np.errstate(all='ignore'):
+        warnings.simplefilter('always')
+        calculate_plcc(np.array(pred), np.array(mos), fit_scale='logistic_4params')
+    assert stats.NearConstantInputWarning in [w.category for w in pyiqa_caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        assert math.isnan(plcc_fitted(pred, mos))
+    assert [w.category for w in caught] == [FitFailedWarning]
+    assert 'logistic_4params curve is flat' in str(caught[0].message)
+    assert caught[0].filename == __file__  # told at the caller's line, not inside the package
+
+
 def test_warnings_of_the_fit_other_than_the_covariance_one_reach_the_caller(monkeypatch, data):
-    # the covariance of the curve's parameters is not used, so OptimizeWarning is noise; scipy's
-    # warning that the fitted curve is nearly constant says the figure may be wrong, and is kept
+    # the covariance of the curve's parameters is not used, so OptimizeWarning is noise; any other
+    # warning of the fit is the caller's to see
     import pyiqa.metrics.correlation_coefficient as cc
     from scipy.optimize import OptimizeWarning
 
-    def fit_nearly_flat(*args, **kwargs):
-        warnings.warn('Covariance of the parameters could not be estimated', OptimizeWarning)
-        warnings.warn('An input array is nearly constant', stats.NearConstantInputWarning)
-        return 0.5
-
-    monkeypatch.setattr(cc, 'calculate_plcc', fit_nearly_flat)
     pred, mos = data
+    curve = np.tanh(pred)
+
+    def fit_with_warnings(*args, **kwargs):
+        warnings.warn('Covariance of the parameters could not be estimated', OptimizeWarning, stacklevel=2)
+        warnings.warn('something else about the fit', UserWarning, stacklevel=2)
+        return curve
+
+    monkeypatch.setattr(cc, 'fit_curve', fit_with_warnings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        assert plcc_fitted(pred, mos) == 0.5
-    assert [w.category for w in caught] == [stats.NearConstantInputWarning]
+        got = plcc_fitted(pred, mos)
+    assert got == pytest.approx(np.corrcoef(curve, mos)[0, 1], abs=1e-12)
+    assert [w.category for w in caught] == [UserWarning]

@@ -66,7 +66,7 @@ def test_long_csv_every_figure_unrounded_with_counts_and_note(tmp_path):
             '0.5',
             '0.5',
             'nan',
-            'the logistic fit did not converge (or had fewer than 4 images): no fitted PLCC',
+            'the logistic fit failed (did not converge, ended flat, or had fewer than 4 images): no fitted PLCC',
         ],
     ]
 
@@ -102,8 +102,8 @@ def test_fit_note_names_each_failed_fit_of_a_row_with_figures():
         row('m4', 'd2', fit_failed=True, missing_why='n<3'),
     ]
     assert fit_note(rows) == (
-        'no fit: the 4-parameter logistic fit of pyiqa did not converge (or had fewer than 4 '
-        'images) for m1 on d1, m3 on d2; fitted PLCC left out'
+        'no fit: the 4-parameter logistic fit of pyiqa failed (did not converge, ended flat, or had '
+        'fewer than 4 images) for m1 on d1, m3 on d2; fitted PLCC left out'
     )
 
 
@@ -117,8 +117,8 @@ def test_markdown_table():
             '| m2 | d1 | 3 | 1 | const. | const. | const. | const. |',
             '| m3 | d2 | 3 | 1 | 0.1234 | 0.9877 | -0.5000 | no fit |',
             '',
-            'no fit: the 4-parameter logistic fit of pyiqa did not converge (or had fewer than 4 images) for m3 on d2; '
-            'fitted PLCC left out',
+            'no fit: the 4-parameter logistic fit of pyiqa failed (did not converge, ended flat, or had fewer '
+            'than 4 images) for m3 on d2; fitted PLCC left out',
         ]
     )
     assert markdown([row()]).count('\n') == 2  # no note line when every fit converged

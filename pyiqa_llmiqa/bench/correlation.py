@@ -7,10 +7,12 @@ The four figures IQA papers report:
   (``scipy.stats.pearsonr``);
 * ``krcc`` -- Kendall rank correlation (``scipy.stats.kendalltau``);
 * ``plcc_fitted`` -- Pearson correlation after mapping the predictions onto the
-  MOS scale with the VQEG logistic curve, computed by pyiqa's own
+  MOS scale with the VQEG logistic curve, computed as pyiqa's own
   ``pyiqa.metrics.correlation_coefficient.calculate_plcc(x, y, fit_scale=...)``
-  (4-parameter curve by default, ``'logistic_5params'`` for the 5-parameter
-  one), so the numbers match pyiqa's benchmark code.
+  does (its ``fit_curve``, then ``scipy.stats.pearsonr``; 4-parameter curve by
+  default, ``'logistic_5params'`` for the 5-parameter one), so the numbers match
+  pyiqa's benchmark code. Where that fit fails (too few pairs, no convergence,
+  or a curve that ends flat) the figure is NaN with one ``FitFailedWarning``.
 
 pyiqa is imported only when the fitted PLCC is asked for: importing it loads
 torch, which takes seconds.
@@ -27,6 +29,7 @@ from scipy import stats
 
 __all__ = [
     'FIT_CURVES',
+    'FitFailedWarning',
     'check_pairs',
     'srcc',
     'plcc',
@@ -41,6 +44,10 @@ FIT_CURVES = ('logistic_4params', 'logistic_5params')
 _FIT_PARAMS = {'logistic_4params': 4, 'logistic_5params': 5}
 
 MIN_PAIRS = 3
+
+
+class FitFailedWarning(RuntimeWarning):
+    """``plcc_fitted`` is NaN because the logistic curve could not be fitted; bench names it once, as ``no fit``."""
 
 
 def check_pairs(pred, mos, lower_better: bool = False) -> Tuple[np.ndarray, np.ndarray]:
@@ -105,10 +112,10 @@ def krcc(pred, mos, lower_better: bool = False) -> float:
 def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4params') -> float:
     """PLCC after pyiqa's logistic mapping of ``pred`` onto the MOS scale.
 
-    Delegates to pyiqa's ``calculate_plcc(x, y, fit_scale=fit)``. Returns NaN
-    with a ``RuntimeWarning`` when there are fewer pairs than the curve has
-    parameters (4 or 5) or the fit does not converge, and NaN when either side
-    is constant.
+    pyiqa's ``fit_curve(x, y, fit)``, then ``pearsonr`` of the fitted curve with the MOS (what
+    ``calculate_plcc(x, y, fit_scale=fit)`` computes). NaN when either side is constant; NaN with a
+    ``FitFailedWarning`` when there are fewer pairs than the curve has parameters (4 or 5), the fit
+    does not converge, or the fitted curve is flat (a correlation with a constant says nothing).
     """
     if fit not in FIT_CURVES:
         raise ValueError(f'fit must be one of {", ".join(FIT_CURVES)}, got {fit!r}')
@@ -116,13 +123,8 @@ def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4par
     if _is_constant(x) or _is_constant(y):
         return math.nan
     if x.shape[0] < _FIT_PARAMS[fit]:
-        warnings.warn(
-            f'{fit} needs at least {_FIT_PARAMS[fit]} pairs to fit, got {x.shape[0]}; plcc_fitted is NaN',
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return math.nan
-    from pyiqa.metrics.correlation_coefficient import calculate_plcc
+        return _no_fit(f'{fit} needs at least {_FIT_PARAMS[fit]} pairs to fit, got {x.shape[0]}')
+    from pyiqa.metrics.correlation_coefficient import fit_curve
     from scipy.optimize import OptimizeWarning
 
     try:
@@ -130,11 +132,22 @@ def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4par
         # OptimizeWarning is about) is not used: neither says anything about the figure
         with np.errstate(all='ignore'), warnings.catch_warnings():
             warnings.simplefilter('ignore', OptimizeWarning)
-            value = float(calculate_plcc(x, y, fit_scale=fit))
+            fitted = fit_curve(x, y, fit)
     except RuntimeError as exc:  # curve_fit ran out of iterations
-        warnings.warn(f'{fit} fit did not converge ({exc}); plcc_fitted is NaN', RuntimeWarning, stacklevel=2)
-        return math.nan
-    return value
+        return _no_fit(f'{fit} fit did not converge ({exc})')
+    with warnings.catch_warnings():
+        # scipy's own test of a (nearly) constant input, here the fitted curve: the MOS is not constant
+        warnings.simplefilter('error', stats.ConstantInputWarning)
+        warnings.simplefilter('error', stats.NearConstantInputWarning)
+        try:
+            return float(stats.pearsonr(fitted, y)[0])
+        except (stats.ConstantInputWarning, stats.NearConstantInputWarning):
+            return _no_fit(f'the fitted {fit} curve is flat ({np.ptp(fitted):.3g} from lowest to highest)')
+
+
+def _no_fit(why: str) -> float:
+    warnings.warn(f'{why}; plcc_fitted is NaN', FitFailedWarning, stacklevel=3)
+    return math.nan
 
 
 def correlations(

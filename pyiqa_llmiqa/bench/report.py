@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from .ceiling import ceiling_table, plot_ceiling
-from .correlation import MIN_PAIRS, correlations
+from .correlation import MIN_PAIRS, FitFailedWarning, correlations
 from .datasets import BenchDataset
 from .manifest import RunMetric
 
@@ -25,7 +25,7 @@ CEILING_TITLE = 'Best K-level integer scorer\nrule: equal-width bins, level = ce
 # Why a row has no figures, as a table cell says it and as correlations.csv's note explains it.
 CONSTANT = ('const.', 'constant predictions: no correlation is defined')
 TOO_FEW = (f'n<{MIN_PAIRS}', f'fewer than {MIN_PAIRS} scored images')
-FIT_FAILED = 'the logistic fit did not converge (or had fewer than 4 images): no fitted PLCC'
+FIT_FAILED = 'the logistic fit failed (did not converge, ended flat, or had fewer than 4 images): no fitted PLCC'
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Row:
     sign_turned: bool  # the score was negated before correlating (a lower-better metric)
     figures: Dict[str, float]
     missing_why: str = ''  # the cell text when there are no figures: CONSTANT[0] or TOO_FEW[0]
-    fit_failed: bool = False  # the logistic fit did not converge (or had too few pairs): plcc_fitted is NaN
+    fit_failed: bool = False  # the logistic fit failed (FitFailedWarning): plcc_fitted is NaN
 
     @property
     def note(self) -> str:
@@ -58,7 +58,7 @@ def _correlate(scores: List[float], mos: List[float], sign_turned: bool):
         figures = correlations(scores, mos, lower_better=sign_turned)
     fit_failed = False
     for warning in caught:
-        if 'did not converge' in str(warning.message) or 'pairs to fit' in str(warning.message):
+        if issubclass(warning.category, FitFailedWarning):
             fit_failed = True
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
@@ -137,13 +137,13 @@ def figure_text(row: Row, figure: str, digits: int = 4) -> str:
 
 
 def fit_note(rows: List[Row]) -> str:
-    """One sentence naming every metric and data set whose logistic fit did not converge ('' if none)."""
+    """One sentence naming every metric and data set whose logistic fit failed ('' if none)."""
     failed = [f'{r.metric} on {r.dataset}' for r in rows if r.fit_failed and not r.missing_why]
     if not failed:
         return ''
     return (
-        f'no fit: the 4-parameter logistic fit of pyiqa did not converge (or had fewer than 4 images) for '
-        f'{", ".join(failed)}; fitted PLCC left out'
+        'no fit: the 4-parameter logistic fit of pyiqa failed (did not converge, ended flat, or had fewer than 4 '
+        f'images) for {", ".join(failed)}; fitted PLCC left out'
     )
 
 

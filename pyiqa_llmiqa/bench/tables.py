@@ -6,7 +6,7 @@ value of each column is bold (every metric that ties it once rounded); the last 
 of K-level integer scoring (equal-width bins, as ``bench``'s ceiling plot) for the K of the llmiqa
 metrics in the run; the caption gives the number of images of each data set. A cell without a
 number says why: ``const.`` (constant predictions), ``n<3`` (too few scored images), ``no fit``
-(the logistic fit of the fitted PLCC did not converge or had too few images, named once in the caption).
+(the logistic fit of the fitted PLCC failed: no convergence, a flat curve or too few images; named once in the caption).
 """
 
 import math
