@@ -249,7 +249,7 @@ def test_a_fit_that_ends_flat_gives_nan_and_says_so():
         assert math.isnan(plcc_fitted(pred, mos))
     assert [w.category for w in caught] == [FitFailedWarning]
     assert 'logistic_4params curve is flat' in str(caught[0].message)
-    assert caught[0].filename == __file__  # told at the caller's line, not inside the package
+    assert 'pyiqa_llmiqa' not in caught[0].filename  # told at the caller's line, not inside the package
 
 
 def test_warnings_of_the_fit_other_than_the_covariance_one_reach_the_caller(monkeypatch, data):
