@@ -3,11 +3,13 @@ the bold best of each column (ties included), the cells that say why a figure is
 ceiling row (computed here from its formula), the caption's image counts and notes, and LaTeX escaping."""
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
+from pyiqa_llmiqa.bench.correlation import FitFailedWarning
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.report import Row
 from pyiqa_llmiqa.bench.tables import latex_escape, paper_table, table_figures, to_latex, to_markdown
@@ -237,3 +239,22 @@ def test_latex_escape_of_every_special_character():
         r'\textbackslash{}'
     )
     assert latex_escape('plain-text 0.5') == 'plain-text 0.5'
+
+
+def test_a_failed_ceiling_fit_is_a_no_fit_cell_named_in_the_caption_not_a_warning():
+    tiny = dataset('tiny', [1.0, 2.0, 3.0])  # levels [1, 1, 2]: 3 pairs, too few for the 4-parameter logistic
+    rows = [row('m', 'tiny', 0.5, 0.5, 0.5, 0.5), row('m', 'live_c', 0.5, 0.5, 0.5, 0.5)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        table = paper_table(rows, [tiny, LIVE], [2], fitted_plcc=True)
+    assert not [w for w in caught if issubclass(w.category, FitFailedWarning)]
+    cells = table.ceilings[2]
+    srcc = stats.spearmanr([1, 1, 2], [1.0, 2.0, 3.0])[0]
+    live = ceiling_figures(MOS, 2)
+    assert [c.text for c in cells] == [shown(srcc), 'no fit', shown(live['srcc']), shown(live['plcc_fitted'])]
+    assert math.isnan(cells[1].value) and not cells[1].best
+    assert table.notes == ['No fit in the ceiling row: its logistic fit failed for K = 2 on tiny.']
+    assert to_latex(table).splitlines()[-4] == (
+        rf'\textit{{Ceiling}} ($K = 2$) & {shown(srcc)} & no fit & {shown(live["srcc"])} & '
+        rf'{shown(live["plcc_fitted"])} \\'
+    )

@@ -6,18 +6,21 @@ value of each column is bold (every metric that ties it once rounded); the last 
 of K-level integer scoring (equal-width bins, as ``bench``'s ceiling plot) for the K of the llmiqa
 metrics in the run; the caption gives the number of images of each data set. A cell without a
 number says why: ``const.`` (constant predictions), ``n<3`` (too few scored images), ``no fit``
-(the logistic fit of the fitted PLCC failed: no convergence, a flat curve or too few images; named once in the caption).
+(the logistic fit of the fitted PLCC failed: no convergence, a flat curve or too few images; named once in the caption,
+the ceiling row's too).
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
 from .ceiling import ceiling, quantize
-from .correlation import krcc, plcc_fitted
+from .correlation import FitFailedWarning, krcc, plcc_fitted
 from .datasets import BenchDataset
 from .report import CEILING_RULE, CONSTANT, TOO_FEW, Row, figure_text, fit_note
 
+NO_FIT = 'no fit'
 LABELS = {'srcc': 'SRCC', 'plcc': 'PLCC', 'krcc': 'KRCC', 'plcc_fitted': 'PLCC (fit)'}
 
 
@@ -53,10 +56,13 @@ def _ceiling_cells(mos: Sequence[float], levels: int, figures: List[str], digits
         quantized = quantize(mos, levels, CEILING_RULE)
         values['krcc'] = krcc(quantized, mos)
         if 'plcc_fitted' in figures:
-            values['plcc_fitted'] = plcc_fitted(quantized, mos)
+            with warnings.catch_warnings():  # a failed fit is told once, by the caption
+                warnings.simplefilter('ignore', FitFailedWarning)
+                values['plcc_fitted'] = plcc_fitted(quantized, mos)
     except ValueError:  # fewer than 3 or all-equal MOS: there is no ceiling
         return [Cell('--', math.nan) for _ in figures]
-    return [Cell(f'{values[f]:.{digits}f}', values[f]) for f in figures]
+    # Levels and MOS both vary here, so only a failed logistic fit leaves a figure NaN.
+    return [Cell(f'{values[f]:.{digits}f}' if math.isfinite(values[f]) else NO_FIT, values[f]) for f in figures]
 
 
 def _mark_best(rows: Dict[str, List[Cell]], digits: int) -> None:
@@ -93,9 +99,14 @@ def paper_table(
                 numeric = not row.missing_why and not (f == 'plcc_fitted' and row.fit_failed)
                 cells[metric].append(Cell(shown, row.figures[f] if numeric else math.nan))
     _mark_best(cells, digits)
-    ceilings = {
-        k: [c for d in datasets for c in _ceiling_cells([i.mos for i in d.items], k, figures, digits)] for k in levels
-    }
+    ceilings = {k: [] for k in levels}
+    unfit = []  # the ceilings whose fitted PLCC is 'no fit'
+    for k in levels:
+        for d in datasets:
+            ceiling_cells = _ceiling_cells([i.mos for i in d.items], k, figures, digits)
+            ceilings[k] += ceiling_cells
+            if any(c.text == NO_FIT for c in ceiling_cells):
+                unfit.append(f'K = {k} on {d.name}')
     names = ' and '.join(LABELS[f] for f in figures)
     counts = ', '.join(f'{d.name} {len(d.items):,}' for d in datasets)
     caption = (
@@ -112,6 +123,8 @@ def paper_table(
             notes.append(f'{short}: {long}.')
     if fitted_plcc and fit_note(rows):
         notes.append(fit_note(rows)[0].upper() + fit_note(rows)[1:] + '.')
+    if unfit:
+        notes.append(f'No fit in the ceiling row: its logistic fit failed for {", ".join(unfit)}.')
     return PaperTable(datasets, figures, cells, ceilings, caption, notes)
 
 
