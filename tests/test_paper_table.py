@@ -33,8 +33,9 @@ def row(metric, name, srcc=NAN, plcc=NAN, krcc=NAN, fitted=NAN, failed=0, **extr
 
 ROWS = [
     row('m_1', 'live_c', 0.9004, 0.5, -0.7, 0.85, failed=2),
-    row('m2', 'live_c', 0.8996, -0.25, 0.75, failed=1, fit_failed=True),
-    row('m3', 'live_c', missing_why='const.'),
+    # A cell that says why it has no number is never a number, whatever the row's figures hold.
+    row('m2', 'live_c', 0.8996, -0.25, 0.75, 0.99, failed=1, fit_failed=True),
+    row('m3', 'live_c', 0.99, 0.99, 0.99, 0.99, missing_why='const.'),
     row('m_1', 'd2', missing_why='n<3'),
     row('m2', 'd2', missing_why='const.'),
     row('m3', 'd2', missing_why='n<3'),

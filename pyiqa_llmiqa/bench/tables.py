@@ -166,7 +166,7 @@ def latex_escape(text: str) -> str:
 def _latex_cell(cell: Cell) -> str:
     if not math.isfinite(cell.value):
         return latex_escape(cell.text)
-    text = cell.text.replace('-', '$-$', 1) if cell.text.startswith('-') else cell.text
+    text = cell.text.replace('-', '$-$')  # a number's minus sign, set in math mode
     return rf'\textbf{{{text}}}' if cell.best else text
 
 
