@@ -247,15 +247,15 @@ def test_a_failed_ceiling_fit_is_a_no_fit_cell_named_in_the_caption_not_a_warnin
     rows = [row('m', 'tiny', 0.5, 0.5, 0.5, 0.5), row('m', 'live_c', 0.5, 0.5, 0.5, 0.5)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
-        table = paper_table(rows, [tiny, LIVE], [2], fitted_plcc=True)
+        table = paper_table(rows, [tiny, LIVE], [2, 3], fitted_plcc=True)
     assert not [w for w in caught if issubclass(w.category, FitFailedWarning)]
     cells = table.ceilings[2]
     srcc = stats.spearmanr([1, 1, 2], [1.0, 2.0, 3.0])[0]
     live = ceiling_figures(MOS, 2)
     assert [c.text for c in cells] == [shown(srcc), 'no fit', shown(live['srcc']), shown(live['plcc_fitted'])]
     assert math.isnan(cells[1].value) and not cells[1].best
-    assert table.notes == ['No fit in the ceiling row: its logistic fit failed for K = 2 on tiny.']
-    assert to_latex(table).splitlines()[-4] == (
+    assert table.notes == ['No fit in the ceiling row: its logistic fit failed for K = 2 on tiny, K = 3 on tiny.']
+    assert to_latex(table).splitlines()[-5] == (
         rf'\textit{{Ceiling}} ($K = 2$) & {shown(srcc)} & no fit & {shown(live["srcc"])} & '
         rf'{shown(live["plcc_fitted"])} \\'
     )
