@@ -3,7 +3,6 @@ the rows evaluate builds from stored records, the CSVs whatever the locale, the 
 ceiling plot. Every expected figure is worked out by hand in a comment beside it."""
 
 import csv
-import locale
 import math
 import warnings
 
@@ -117,17 +116,6 @@ def test_two_distinct_scores_are_not_constant(tmp_path):
     assert row.missing_why == ''
     # ranks (1.5, 1.5, 3.5, 3.5) against 1..4: cov 4 / sqrt(4 * 5)
     assert row.figures['srcc'] == pytest.approx(4 / math.sqrt(20))
-
-
-@pytest.fixture
-def ascii_locale():
-    """The locale encoding of a system set to C (or a Windows code page): not UTF-8."""
-    before = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, 'C')
-    try:
-        yield
-    finally:
-        locale.setlocale(locale.LC_CTYPE, before)
 
 
 def test_the_csvs_are_utf8_whatever_the_locale(tmp_path, ascii_locale):
