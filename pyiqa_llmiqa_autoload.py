@@ -4,7 +4,7 @@ pyiqa's ``create_metric``, ``list_models`` and its ``pyiqa`` command read only `
 so a plugin must add its entries before they are read. pip installs ``pyiqa_llmiqa_autoload.pth``
 beside this module; Python runs it at start-up, and it only puts a finder on ``sys.meta_path``: no
 torch, no pyiqa, nothing else is imported until a program imports ``pyiqa``. Then pyiqa imports as
-usual and ``pyiqa_llmiqa.registration.register`` runs right after it.
+usual and ``pyiqa_llmiqa.pyiqa_plugin.register`` runs right after it.
 
 Set ``PYIQA_LLMIQA_NO_AUTOLOAD=1`` to turn it off (``import pyiqa_llmiqa`` still registers).
 Start-up never fails because of this module: its errors are swallowed, and a registration that
@@ -19,7 +19,7 @@ OPT_OUT = 'PYIQA_LLMIQA_NO_AUTOLOAD'
 
 def _register() -> None:
     try:
-        from pyiqa_llmiqa.registration import register
+        from pyiqa_llmiqa.pyiqa_plugin import register
 
         register()
     except Exception as error:  # pyiqa itself must stay usable

@@ -75,7 +75,7 @@ setup(
         'owl3': ['icecream'],  # mPLUG-Owl3's own code imports icecream
     },
     entry_points={
-        'console_scripts': ['pyiqa-llmiqa=pyiqa_llmiqa.cli:main'],
-        'pyiqa.archs': ['llmiqa=pyiqa_llmiqa.registration:register'],
+        'console_scripts': ['pyiqa-llmiqa=pyiqa_llmiqa.cli.main:main'],
+        'pyiqa.archs': ['llmiqa=pyiqa_llmiqa.pyiqa_plugin:register'],
     },
 )

@@ -230,9 +230,9 @@ def bench_scoring(args, backbone, images, report):
     import pyiqa
 
     import pyiqa_llmiqa  # noqa: F401
-    from pyiqa_llmiqa.backbone import render_prompt
-    from pyiqa_llmiqa.batching import batch_size_for
-    from pyiqa_llmiqa.regions import crop, select_regions
+    from pyiqa_llmiqa.engines.transformers_engine import render_prompt
+    from pyiqa_llmiqa.engines.batching import batch_size_for
+    from pyiqa_llmiqa.segment.regions import crop, select_regions
 
     current = {}
     options = {'batch_size': args.batch_size} if args.batch_size else {}
@@ -324,9 +324,9 @@ def _project_scores(net, image):
 def bench_sam2(args, checkpoint, images, report):
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
-    from pyiqa_llmiqa.lean_mask_generator import LeanMaskGenerator
-    from pyiqa_llmiqa.options import mask_generator_settings
-    from pyiqa_llmiqa.segmenter import SAM2Segmenter
+    from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
+    from pyiqa_llmiqa.config.options import mask_generator_settings
+    from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
     model = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)}).to(args.device).model
     encoder = {'seconds': 0.0}

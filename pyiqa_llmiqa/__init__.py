@@ -14,7 +14,7 @@ import sys
 
 import pyiqa_llmiqa_autoload
 
-from .registration import PRESETS, register, resolved_options
+from pyiqa_llmiqa.pyiqa_plugin import PRESETS, register, resolved_options
 
 __version__ = '0.1.0'
 __all__ = ['PRESETS', 'register', 'resolved_options', '__version__']

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa.images import MODEL_MAX_PIXELS
+from pyiqa_llmiqa.inputs.images import MODEL_MAX_PIXELS
 
 
 def _halves(array):

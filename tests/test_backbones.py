@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa import backbone as backbone_module
-from pyiqa_llmiqa.batching import run_in_batches
+from pyiqa_llmiqa.engines import transformers_engine as backbone_module
+from pyiqa_llmiqa.engines.batching import run_in_batches
 from pyiqa_llmiqa.testing.tiny_models import FAMILIES, build_tiny_model
 
 

@@ -21,10 +21,10 @@ from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa import cli
+from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.bench.store import read_records
 from pyiqa_llmiqa.errors import ImageLoadError, InputError
-from pyiqa_llmiqa.images import load_image
+from pyiqa_llmiqa.inputs.images import load_image
 from pyiqa_llmiqa.testing.bad_files import CASES, NON_IMAGES, make_corpus, make_huge_png
 
 HUGE = (12000, 9000)
@@ -246,7 +246,7 @@ def test_huge_and_tiny_images_mix_grained_in_bounded_memory(data_root, digit_bac
     command = [
         sys.executable,
         '-m',
-        'pyiqa_llmiqa.cli',
+        'pyiqa_llmiqa.cli.main',
         'score',
         str(data_root / 'huge' / 'huge.png'),
         str(data_root / 'corpus' / 'one_pixel.png'),

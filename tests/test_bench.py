@@ -14,7 +14,7 @@ import yaml
 from PIL import Image, ImageFilter
 from scipy import stats
 
-from pyiqa_llmiqa import cli
+from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.bench import runner
 from pyiqa_llmiqa.bench.datasets import DatasetError, load_datasets
 from pyiqa_llmiqa.bench.metrics import metric_specs
@@ -226,7 +226,7 @@ def test_two_processes_give_the_numbers_of_one(first_run, dataset_yaml, digit_ba
         '--nproc_per_node',
         '2',
         '-m',
-        'pyiqa_llmiqa.cli',
+        'pyiqa_llmiqa.cli.main',
         *bench_args(dataset_yaml, digit_backbone, out),
     ]
     done = subprocess.run(

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pyiqa_llmiqa.bench.metrics import metric_spec
-from pyiqa_llmiqa.options import LLMIQAOptions
+from pyiqa_llmiqa.config.options import LLMIQAOptions
 
 # Where masks are cached, and whether each region's mask is returned beside its score: neither
 # changes a score (the cache is keyed by image and SAM2 settings, see test_mask_cache.py).

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from pyiqa_llmiqa.assessment import Assessment, RegionScore
+from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.bench.metrics import MetricSpec
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
-from pyiqa_llmiqa.cli import main
+from pyiqa_llmiqa.cli.main import main
 
 
 @pytest.fixture(scope='module')
@@ -75,8 +75,8 @@ def test_explain_draws_the_regions(photo, digit_backbone, sam2_checkpoint, tmp_p
 
 
 def test_explain_reads_at_a_glance_for_a_large_photo(digit_backbone, tmp_path):
-    from pyiqa_llmiqa.assessment import Assessment, RegionScore
-    from pyiqa_llmiqa.explain import draw_assessment
+    from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
+    from pyiqa_llmiqa.metric.explain import draw_assessment
 
     image = Image.new('RGB', (4000, 3000), (90, 120, 150))
     assessment = Assessment(

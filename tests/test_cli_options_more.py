@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pyiqa_llmiqa.cli_options import add_metric_arguments, add_option_arguments, options_from_args, parse_assignments
+from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, add_option_arguments, options_from_args, parse_assignments
 
 
 def test_dotted_keys_nest_and_values_are_yaml():
@@ -107,12 +107,12 @@ def test_usage_and_help_say_what_each_argument_takes():
 def test_create_metric_from_args_checks_downloads_then_hands_everything_to_pyiqa(tmp_path, monkeypatch):
     import pyiqa
 
-    import pyiqa_llmiqa.preflight
-    from pyiqa_llmiqa.cli_options import create_metric_from_args
-    from pyiqa_llmiqa.options import LLMIQAOptions
+    import pyiqa_llmiqa.metric.preflight
+    from pyiqa_llmiqa.cli.metric_args import create_metric_from_args
+    from pyiqa_llmiqa.config.options import LLMIQAOptions
 
     checked, created = [], []
-    monkeypatch.setattr(pyiqa_llmiqa.preflight, 'check_downloads', checked.append)
+    monkeypatch.setattr(pyiqa_llmiqa.metric.preflight, 'check_downloads', checked.append)
     monkeypatch.setattr(pyiqa, 'create_metric', lambda name, **kwargs: created.append((name, kwargs)) or 'metric')
     (tmp_path / 'o.yml').write_text('levels: 5\n')
     args = _parser().parse_args(

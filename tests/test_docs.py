@@ -51,6 +51,6 @@ def test_python_blocks_parse_and_name_what_the_package_has(page):
 
 
 def test_options_reference_is_the_generated_table():
-    from pyiqa_llmiqa.commands.options import markdown_table
+    from pyiqa_llmiqa.cli.commands.options import markdown_table
 
     assert markdown_table() in (ROOT / 'docs' / 'options.md').read_text(encoding='utf-8')

@@ -48,7 +48,7 @@ def test_start_up_imports_nothing_and_pyiqa_lists_the_presets(site_dir):
         import pyiqa
         assert {'llmiqa', 'llmiqa_global', 'llmiqa_small'} <= set(pyiqa.list_models(metric_mode='NR'))
         # the arch (and transformers with it) loads when a metric is built, not with pyiqa
-        assert 'pyiqa_llmiqa.llmiqa_arch' not in sys.modules and 'transformers' not in sys.modules
+        assert 'pyiqa_llmiqa.metric.llmiqa_arch' not in sys.modules and 'transformers' not in sys.modules
         print('ok')
     """,
         site_dir,
@@ -135,7 +135,7 @@ def test_opt_out_leaves_pyiqa_alone(site_dir):
 def test_a_failing_registration_never_breaks_pyiqa(site_dir):
     result = run_python(
         """
-        sys.modules['pyiqa_llmiqa.registration'] = None  # importing it now raises ImportError
+        sys.modules['pyiqa_llmiqa.pyiqa_plugin'] = None  # importing it now raises ImportError
         import pyiqa
         assert 'piqe' in pyiqa.list_models() and 'llmiqa' not in pyiqa.list_models()
         print('ok')

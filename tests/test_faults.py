@@ -13,9 +13,9 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa import cli
-from pyiqa_llmiqa.batching import BatchOutOfMemoryError, run_in_batches
-from pyiqa_llmiqa.cli_options import parse_assignments
+from pyiqa_llmiqa.cli import main as cli
+from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError, run_in_batches
+from pyiqa_llmiqa.cli.metric_args import parse_assignments
 from pyiqa_llmiqa.errors import BackboneLoadError
 
 CUDA_OOM = torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')
@@ -227,7 +227,7 @@ def test_meta_info_names_outside_the_data_root_are_refused_by_bench(name, tmp_pa
 
 
 def test_default_batch_size_follows_the_device():
-    from pyiqa_llmiqa.batching import batch_size_for
+    from pyiqa_llmiqa.engines.batching import batch_size_for
 
     assert batch_size_for(torch.device('cpu')) == 1  # a padded batch only adds work on a CPU
     assert batch_size_for(torch.device('cuda')) == 8

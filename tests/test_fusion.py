@@ -6,7 +6,7 @@ s_seg = min(c, c_max) K / c_max and s = (1 - v) s + v s_seg.
 
 import pytest
 
-from pyiqa_llmiqa.fusion import count_score, fuse, local_score
+from pyiqa_llmiqa.scoring.fusion import count_score, fuse, local_score
 
 
 def test_local_score_is_the_area_weighted_mean():

@@ -9,7 +9,7 @@ import torchvision.transforms.functional as TF
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa.score_reading import LevelTokenError
+from pyiqa_llmiqa.scoring.reading import LevelTokenError
 
 
 def _metric(backbone, **options):

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from pyiqa_llmiqa.errors import InputError
-from pyiqa_llmiqa.images import (
+from pyiqa_llmiqa.inputs.images import (
     check_tensor,
     load_image,
     route_llmiqa_inputs,
@@ -147,7 +147,7 @@ def pyiqa_route(monkeypatch):
 
 
 def _llmiqa_model():
-    from pyiqa_llmiqa.llmiqa_arch import LLMIQA
+    from pyiqa_llmiqa.metric.llmiqa_arch import LLMIQA
 
     return types.SimpleNamespace(net=LLMIQA.__new__(LLMIQA))  # the routing only asks what the net is
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyiqa_llmiqa.images import (
+from pyiqa_llmiqa.inputs.images import (
     IMAGE_EXTENSIONS,
     MODEL_MAX_PIXELS,
     ImageLoadError,

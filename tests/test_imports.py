@@ -20,7 +20,7 @@ def test_import_and_help_load_nothing_heavy(tmp_path):
         loaded_after(
             """
         import contextlib, io, sys
-        from pyiqa_llmiqa import cli
+        from pyiqa_llmiqa.cli import main as cli
         for argv in (['--help'], *([c, '--help'] for c in
                      ('score', 'explain', 'bench', 'ceiling', 'convert-agiqa', 'options'))):
             with contextlib.redirect_stdout(io.StringIO()):
@@ -42,7 +42,7 @@ def test_ceiling_and_convert_agiqa_load_nothing_heavy(tmp_path):
         loaded_after(
             """
         import sys
-        from pyiqa_llmiqa import cli
+        from pyiqa_llmiqa.cli import main as cli
         assert cli.main(['ceiling', '--meta-info', 'meta_info_toy.csv', '--levels', '3', '5']) == 0
         assert cli.main(['convert-agiqa', 'data.csv', 'out.csv']) == 0
     """,
@@ -54,7 +54,7 @@ def test_ceiling_and_convert_agiqa_load_nothing_heavy(tmp_path):
 
 
 def test_help_is_plain_text():
-    from pyiqa_llmiqa import cli
+    from pyiqa_llmiqa.cli import main as cli
 
     parser = cli.build_parser()
     subparsers = parser._subparsers._group_actions[0].choices

@@ -11,9 +11,9 @@ import pytest
 import torch
 from conftest import SAM2_TEST_GENERATOR, shapes_image
 
-from pyiqa_llmiqa.lean_mask_generator import LeanMaskGenerator
-from pyiqa_llmiqa.options import mask_generator_settings
-from pyiqa_llmiqa.segmenter import SAM2Segmenter
+from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
+from pyiqa_llmiqa.config.options import mask_generator_settings
+from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
 # With random weights the predicted IoUs lie around 0.47-0.55 and the mask logits near 0: these
 # settings let some candidates (and some whole prompts) fail the IoU filter and some fail the

@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from pyiqa_llmiqa import mask_cache as mask_cache_module
-from pyiqa_llmiqa.mask_cache import MaskCache, cache_key
+from pyiqa_llmiqa.segment import mask_cache as mask_cache_module
+from pyiqa_llmiqa.segment.mask_cache import MaskCache, cache_key
 
 SETTINGS = {
     'config': 'configs/sam2.1/sam2.1_hiera_t.yaml',
@@ -109,7 +109,7 @@ def test_settings_must_be_json(tmp_path, image):
 
 
 def test_canonical_json_is_compact_sorted_and_refuses_nan():
-    from pyiqa_llmiqa.mask_cache import canonical_json
+    from pyiqa_llmiqa.segment.mask_cache import canonical_json
 
     assert canonical_json({'b': [1, 2], 'a': {'y': 1.5, 'x': None}}) == '{"a":{"x":null,"y":1.5},"b":[1,2]}'
     with pytest.raises(ValueError):
@@ -131,7 +131,7 @@ def test_entries_live_under_two_hex_digits_and_are_readable_by_all(tmp_path, ima
 
 
 def test_an_entry_with_masks_of_another_size_is_a_miss(tmp_path, image):
-    from pyiqa_llmiqa.rle import encode_masks
+    from pyiqa_llmiqa.segment.rle import encode_masks
 
     cache = MaskCache(tmp_path)
     path = cache.put(image, SETTINGS, [np.ones(image.shape[:2], bool)])

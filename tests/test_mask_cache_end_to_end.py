@@ -9,7 +9,7 @@ from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.segmenter import SAM2Segmenter
+from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import hashlib
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from pyiqa_llmiqa.mask_cache import MaskCache, cache_key
-from pyiqa_llmiqa.rle import decode_masks, encode_masks
-from pyiqa_llmiqa.segment_scale import downscale, upscale_mask
+from pyiqa_llmiqa.segment.mask_cache import MaskCache, cache_key
+from pyiqa_llmiqa.segment.rle import decode_masks, encode_masks
+from pyiqa_llmiqa.segment.scale import downscale, upscale_mask
 
 # Column-major (COCO) runs of this mask: columns 000 110 011 000 -> 3 zeros, 2 ones, 2 zeros, 2 ones, 3 zeros
 MASK = np.array([[0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0]], bool)

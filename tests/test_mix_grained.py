@@ -7,9 +7,9 @@ import torch
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.fusion import count_score, fuse, local_score
-from pyiqa_llmiqa.regions import crop, mask_bbox, select_regions
-from pyiqa_llmiqa.rle import decode_masks
+from pyiqa_llmiqa.scoring.fusion import count_score, fuse, local_score
+from pyiqa_llmiqa.segment.regions import crop, mask_bbox, select_regions
+from pyiqa_llmiqa.segment.rle import decode_masks
 
 H, W = 60, 80
 

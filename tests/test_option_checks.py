@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pyiqa_llmiqa.errors import OptionError
-from pyiqa_llmiqa.options import (
+from pyiqa_llmiqa.config.options import (
     PAPER_MASK_GENERATOR,
     LLMIQAOptions,
     check_segmenter,
@@ -358,7 +358,7 @@ def test_resolve_options_names_unknown_options():
 
 
 def test_owl3_loads_only_with_trust_remote_code():
-    from pyiqa_llmiqa.options import check_owl3_consent
+    from pyiqa_llmiqa.config.options import check_owl3_consent
 
     owl = 'mPLUG/mPLUG-Owl3-7B-240728'
     with pytest.raises(
@@ -381,7 +381,7 @@ def test_the_classes_an_annotation_admits():
     # the rule of _classes' docstring: unions flattened, generics by their container, float admits int
     from typing import Any, Dict, List, Optional, Tuple, Union
 
-    from pyiqa_llmiqa.options import OPTION_TYPES, _classes
+    from pyiqa_llmiqa.config.options import OPTION_TYPES, _classes
 
     assert _classes(Any) == (object,)
     assert _classes(float) == (float, int)
@@ -396,7 +396,7 @@ def test_the_classes_an_annotation_admits():
 
 def test_table_2_settings_are_not_checked_against_sam2(monkeypatch):
     # the docstring's promise: sam2's generator is looked at only when a setting differs from Table 2
-    import pyiqa_llmiqa.options as options
+    import pyiqa_llmiqa.config.options as options
 
     def no_sam2():
         raise AssertionError('sam2 looked at for settings equal to Table 2')

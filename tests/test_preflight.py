@@ -11,8 +11,9 @@ import pyiqa
 import pytest
 import torch
 
-from pyiqa_llmiqa import cli, llmiqa_arch, preflight
-from pyiqa_llmiqa.options import DEFAULT_BACKBONE
+from pyiqa_llmiqa.cli import main as cli
+from pyiqa_llmiqa.metric import llmiqa_arch, preflight
+from pyiqa_llmiqa.config.options import DEFAULT_BACKBONE
 
 IMAGE = str(Path(__file__).resolve().parents[1] / 'examples' / 'coffee.jpg')
 
@@ -23,7 +24,7 @@ def test_unreachable_hub_is_one_message_with_every_download(tmp_path):
     env.update(HF_ENDPOINT='http://127.0.0.1:9', HF_HOME=str(tmp_path / 'hf'))
     code = f"""
         import sys
-        from pyiqa_llmiqa import cli
+        from pyiqa_llmiqa.cli import main as cli
         sys.exit(cli.main(['score', {IMAGE!r}, '--device', 'cpu']))
     """
     result = subprocess.run(
@@ -92,7 +93,7 @@ def test_a_7b_backbone_on_a_cpu_is_announced(monkeypatch):
 
 
 def test_options_command_prints_each_resolved_option_with_its_meaning(capsys):
-    from pyiqa_llmiqa.options import OPTION_HELP, OPTION_NAMES
+    from pyiqa_llmiqa.config.options import OPTION_HELP, OPTION_NAMES
 
     assert set(OPTION_HELP) == set(OPTION_NAMES)
     assert cli.main(['options', '--metric', 'llmiqa_small', '--opt', 'levels=5']) == 0

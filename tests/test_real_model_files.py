@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.batching import run_in_batches
-from pyiqa_llmiqa.score_reading import level_token_ids
+from pyiqa_llmiqa.engines.batching import run_in_batches
+from pyiqa_llmiqa.scoring.reading import level_token_ids
 from pyiqa_llmiqa.testing.real_config_models import (
     REAL_FAMILIES,
     build_real_config_model,

@@ -12,7 +12,7 @@ from pyiqa.utils.registry import ARCH_REGISTRY
 
 import pyiqa_llmiqa
 from pyiqa_llmiqa.errors import OptionError
-from pyiqa_llmiqa.options import OPTION_NAMES
+from pyiqa_llmiqa.config.options import OPTION_NAMES
 
 
 def test_presets_are_listed_as_nr_metrics():
@@ -48,7 +48,7 @@ def test_registering_again_and_reloading_do_not_raise():
     pyiqa_llmiqa.register()
     pyiqa_llmiqa.register()
     importlib.reload(pyiqa_llmiqa)
-    importlib.reload(importlib.import_module('pyiqa_llmiqa.registration'))
+    importlib.reload(importlib.import_module('pyiqa_llmiqa.pyiqa_plugin'))
     pyiqa_llmiqa.register()
     assert ARCH_REGISTRY.get('LLMIQA').__name__ == 'LLMIQA'
     assert 'llmiqa' in pyiqa.list_models()
@@ -58,7 +58,7 @@ def test_entry_point_is_declared():
     from importlib import metadata
 
     points = [ep for ep in metadata.entry_points(group='pyiqa.archs') if ep.value.startswith('pyiqa_llmiqa')]
-    assert [ep.value for ep in points] == ['pyiqa_llmiqa.registration:register']
+    assert [ep.value for ep in points] == ['pyiqa_llmiqa.pyiqa_plugin:register']
     points[0].load()()  # firing after the import is harmless
 
 

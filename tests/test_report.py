@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from pyiqa_llmiqa import cli
-from pyiqa_llmiqa.assessment import Assessment, RegionScore
+from pyiqa_llmiqa.cli import main as cli
+from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.bench import report as bench_report
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.manifest import write_manifest

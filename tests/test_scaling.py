@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyiqa_llmiqa.images import fit_pixels
-from pyiqa_llmiqa.regions import MAX_ASPECT_RATIO, select_regions
-from pyiqa_llmiqa.segment_scale import SEGMENT_MAX_SIDE, downscale, segmentation_size, upscale_mask
+from pyiqa_llmiqa.inputs.images import fit_pixels
+from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, select_regions
+from pyiqa_llmiqa.segment.scale import SEGMENT_MAX_SIDE, downscale, segmentation_size, upscale_mask
 
 
 @pytest.mark.parametrize(
@@ -57,7 +57,7 @@ def test_sliver_regions_are_not_kept():
 
 
 def test_scaling_edges_by_hand():
-    from pyiqa_llmiqa.segment_scale import downscale, segmentation_size, upscale_mask
+    from pyiqa_llmiqa.segment.scale import downscale, segmentation_size, upscale_mask
 
     assert segmentation_size(1024, 700) == (1024, 700)  # exactly SAM2's size: kept
     assert segmentation_size(1, 4096) == (1, 1024)  # 0.25 rounds to 0: at least one pixel

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pyiqa_llmiqa.score_reading import LevelTokenError, level_token_ids, read_levels
+from pyiqa_llmiqa.scoring.reading import LevelTokenError, level_token_ids, read_levels
 from pyiqa_llmiqa.testing.tiny_models import qwen_vl_tokenizer
 
 LEVEL_IDS = [[10], [11], [12, 20]]  # level 3 is spelled by two tokens

@@ -13,10 +13,10 @@ import pytest
 import torch
 from conftest import TABLE_2, shapes_image
 
-from pyiqa_llmiqa.options import PAPER_MASK_GENERATOR
-from pyiqa_llmiqa.rle import decode_masks, encode_masks
-from pyiqa_llmiqa.sam2_names import resolve_sam2_config
-from pyiqa_llmiqa.segmenter import SAM2Segmenter
+from pyiqa_llmiqa.config.options import PAPER_MASK_GENERATOR
+from pyiqa_llmiqa.segment.rle import decode_masks, encode_masks
+from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config
+from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
 H, W = 192, 256
 # Random weights rarely pass the paper's quality filters, so the test switches them off (0 = off),

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from pyiqa_llmiqa.errors import SegmenterLoadError
-from pyiqa_llmiqa.mask_cache import MaskCache
-from pyiqa_llmiqa.segmenter import SAM2Segmenter, _hub_checkpoint, load_sam2_state, read_sam2_checkpoint
+from pyiqa_llmiqa.segment.mask_cache import MaskCache
+from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter, _hub_checkpoint, load_sam2_state, read_sam2_checkpoint
 
 SETTINGS = {'config': 'c.yaml', 'checkpoint': {'name': 'x.pt', 'size': 1, 'sha256': '00' * 32}}
 # sam2's hub table: the id, its config and the checkpoint file in that hub repository

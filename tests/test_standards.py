@@ -2,7 +2,7 @@
 
 import pytest
 
-from pyiqa_llmiqa.standards import build_standard, question
+from pyiqa_llmiqa.config.standards import build_standard, question
 
 
 def _normalise(text):

@@ -5,9 +5,10 @@ import textwrap
 import pyiqa
 import pytest
 
-from pyiqa_llmiqa import cli, register, resolved_options
-from pyiqa_llmiqa.options import OptionError
-from pyiqa_llmiqa.user_presets import presets_path
+from pyiqa_llmiqa import register, resolved_options
+from pyiqa_llmiqa.cli import main as cli
+from pyiqa_llmiqa.config.options import OptionError
+from pyiqa_llmiqa.config.user_presets import presets_path
 
 
 @pytest.fixture

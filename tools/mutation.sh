@@ -2,7 +2,7 @@
 # Mutation score of the package's core modules (issue 11): mutmut mutates the functions of the files
 # in setup.cfg's [mutmut] only_mutate and runs the fast tests listed there against each mutant.
 #   pip install -e ".[dev]"; tools/mutation.sh                    # every core module (~25 min on 2 cores)
-#   tools/mutation.sh 'pyiqa_llmiqa.fusion*' 'pyiqa_llmiqa.regions*'   # one group of modules
+#   tools/mutation.sh 'pyiqa_llmiqa.scoring.fusion*' 'pyiqa_llmiqa.segment.regions*'   # one group of modules
 # Results are kept in ./mutants (git-ignored): a second run re-tests only what changed;
 # `mutmut show NAME` prints a survivor's diff. Prints killed / survived per module and the score.
 set -euo pipefail

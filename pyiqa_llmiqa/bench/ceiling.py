@@ -76,7 +76,7 @@ def ceiling(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> Dic
     ``value`` is (SRCC + PLCC) / 2, the figure of the paper's Table 1. Needs at
     least 3 MOS values.
     """
-    from .correlation import check_pairs, plcc, srcc  # scipy.stats: imported when a ceiling is computed
+    from pyiqa_llmiqa.bench.correlation import check_pairs, plcc, srcc  # scipy.stats: imported when a ceiling is computed
 
     m, _ = check_pairs(mos, mos)
     q = quantize(m, levels, rule)
@@ -89,7 +89,7 @@ def ceiling_table(
     mos: Sequence[float], levels: Iterable[int] = DEFAULT_LEVELS, rule: str = 'equal_width'
 ) -> Dict[int, Dict[str, float]]:
     """``{K: ceiling(mos, K, rule)}`` for each K in ``levels``, in that order."""
-    from .correlation import check_pairs
+    from pyiqa_llmiqa.bench.correlation import check_pairs
 
     m, _ = check_pairs(mos, mos)
     return {_check_levels(k): ceiling(m, k, rule) for k in levels}

@@ -3,7 +3,7 @@
 The image list (the split, LIVE Challenge's dropped rows, the NR and FR column layouts) comes from
 pyiqa's own dataset classes (``pyiqa.data.build_dataset``), with ``phase: test`` unless the options
 say otherwise, as pyiqa's benchmark script does. Images are read by
-:func:`pyiqa_llmiqa.images.load_image`; the data set's ``augment`` (e.g. SPAQ's ``resize: 448``) is
+:func:`pyiqa_llmiqa.inputs.images.load_image`; the data set's ``augment`` (e.g. SPAQ's ``resize: 448``) is
 applied with pyiqa's transforms. With a data root, each relative path loses its first folder and
 goes under the root, as in ``pyiqa.load_dataset``: ``./datasets/SPAQ/TestImage`` -> ``ROOT/SPAQ/TestImage``.
 """
@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
-from ..errors import LLMIQAError
-from .meta_info import resolve_image_path
+from pyiqa_llmiqa.errors import LLMIQAError
+from pyiqa_llmiqa.bench.meta_info import resolve_image_path
 
 PYIQA_DATA = 'chaofengc/IQA-PyTorch-Datasets'
 PYIQA_META_INFO = 'chaofengc/IQA-PyTorch-Datasets-metainfo'

@@ -17,10 +17,10 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from .datasets import BenchDataset
-from .manifest import RunMetric
-from .report import CEILING_TITLE, FIGURES, Row, figure_text, fit_note
-from .tables import LABELS, PaperTable
+from pyiqa_llmiqa.bench.datasets import BenchDataset
+from pyiqa_llmiqa.bench.manifest import RunMetric
+from pyiqa_llmiqa.bench.report import CEILING_TITLE, FIGURES, Row, figure_text, fit_note
+from pyiqa_llmiqa.bench.tables import LABELS, PaperTable
 
 THUMBNAIL_INCHES, THUMBNAIL_DPI = 3.6, 100
 MAX_FAILED_SHOWN = 200
@@ -129,9 +129,9 @@ def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..assessment import Assessment
-    from ..explain import draw_region_boxes, region_colours
-    from ..images import load_image
+    from pyiqa_llmiqa.metric.assessment import Assessment
+    from pyiqa_llmiqa.metric.explain import draw_region_boxes, region_colours
+    from pyiqa_llmiqa.inputs.images import load_image
 
     try:
         image = dataset.transform()(load_image(item.path))

@@ -30,7 +30,7 @@ import os
 from pathlib import Path, PureWindowsPath
 from typing import List, Tuple, Union
 
-from ..errors import LLMIQAError
+from pyiqa_llmiqa.errors import LLMIQAError
 
 __all__ = [
     'MetaInfoError',

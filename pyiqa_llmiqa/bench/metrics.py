@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
-from ..registration import preset_names, resolved_options
+from pyiqa_llmiqa.pyiqa_plugin import preset_names, resolved_options
 
 # llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
 # is returned beside it. Changing them keeps finished results; every other option is in the key.
@@ -36,7 +36,7 @@ class MetricSpec:
         one it resolves to ('auto' is bfloat16 on a GPU, float32 on a CPU: not the same scores)."""
         options = self.options
         if self.is_llmiqa:
-            from ..backbones import resolve_dtype
+            from pyiqa_llmiqa.engines.base import resolve_dtype
 
             options = {name: value for name, value in options.items() if name not in SCORE_NEUTRAL_OPTIONS}
             options['dtype'] = str(resolve_dtype(options['dtype']))
@@ -67,7 +67,7 @@ def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
     """The spec of one metric; unknown and full-reference metrics are a ``ValueError``."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
-    from .. import register
+    from pyiqa_llmiqa import register
 
     register()
     if name in preset_names():

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from .ceiling import ceiling_table, plot_ceiling
-from .correlation import MIN_PAIRS, FitFailedWarning, correlations
-from .datasets import BenchDataset
-from .manifest import RunMetric
+from pyiqa_llmiqa.bench.ceiling import ceiling_table, plot_ceiling
+from pyiqa_llmiqa.bench.correlation import MIN_PAIRS, FitFailedWarning, correlations
+from pyiqa_llmiqa.bench.datasets import BenchDataset
+from pyiqa_llmiqa.bench.manifest import RunMetric
 
 FIGURES = ('srcc', 'plcc', 'krcc', 'plcc_fitted')
 CEILING_RULE = 'equal_width'

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List
 
-from ..atomic_write import atomic_write
+from pyiqa_llmiqa.common.atomic_write import atomic_write
 
 
 def read_records(path: Path) -> List[dict]:

@@ -15,10 +15,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence
 
-from .ceiling import ceiling, quantize
-from .correlation import FitFailedWarning, krcc, plcc_fitted
-from .datasets import BenchDataset
-from .report import CEILING_RULE, CONSTANT, TOO_FEW, Row, figure_text, fit_note
+from pyiqa_llmiqa.bench.ceiling import ceiling, quantize
+from pyiqa_llmiqa.bench.correlation import FitFailedWarning, krcc, plcc_fitted
+from pyiqa_llmiqa.bench.datasets import BenchDataset
+from pyiqa_llmiqa.bench.report import CEILING_RULE, CONSTANT, TOO_FEW, Row, figure_text, fit_note
 
 NO_FIT = 'no fit'
 LABELS = {'srcc': 'SRCC', 'plcc': 'PLCC', 'krcc': 'KRCC', 'plcc_fitted': 'PLCC (fit)'}

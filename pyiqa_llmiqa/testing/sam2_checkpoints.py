@@ -6,7 +6,7 @@ from typing import Union
 
 import torch
 
-from ..sam2_names import resolve_sam2_config
+from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config
 
 
 def save_random_sam2_checkpoint(

@@ -1,0 +1,7 @@
+"""``python -m pyiqa_llmiqa.cli`` (what torchrun and accelerate launch run)."""
+
+import sys
+
+from pyiqa_llmiqa.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,62 @@
+"""`pyiqa-llmiqa score PATH...`: score image files and folders, one line (or JSON object) each."""
+
+import json
+import sys
+
+from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
+from pyiqa_llmiqa.errors import ImageLoadError, InputError
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser('score', help='score image files and folders')
+    parser.add_argument('paths', nargs='+', help='image files or folders (searched recursively)')
+    parser.add_argument('--json', action='store_true', help='one JSON object per image, with the regions')
+    add_metric_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def record(image_path, assessment) -> dict:
+    """The JSON object of one scored image: its path, then the assessment's fields."""
+    return {'image': str(image_path), **assessment.to_dict()}
+
+
+def failure(path, error: Exception) -> str:
+    """Why one image has no score, naming the file."""
+    if isinstance(error, ImageLoadError):
+        return str(error)  # names the file already
+    from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError  # loaded with the metric already
+
+    if isinstance(error, (InputError, BatchOutOfMemoryError)):
+        return f'{path}: {error}'
+    return f'{path}: {type(error).__name__}: {error}'
+
+
+def run(args) -> int:
+    from pyiqa_llmiqa.inputs.images import find_images, load_image
+
+    paths = find_images(args.paths)
+    if not paths:
+        print(f'error: no image files in {" ".join(args.paths)}', file=sys.stderr)
+        return 2
+    metric = create_metric_from_args(args)
+    failed = 0
+    for path in paths:
+        try:
+            assessment = metric.net.assess([load_image(path)])[0]
+        except Exception as error:  # one image's failure is reported; the others are still scored
+            failed += 1
+            print(f'error: {failure(path, error)}', file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(record(path, assessment)), flush=True)
+        else:
+            print(f'{path}\t{assessment.score:.4f}', flush=True)
+    if metric.net.fallback_count:
+        print(
+            f'note: {metric.net.fallback_count} answers were not a level and fell back to the likeliest level',
+            file=sys.stderr,
+        )
+    if failed:
+        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
+        return 1
+    return 0

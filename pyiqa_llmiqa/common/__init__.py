@@ -1,0 +1,1 @@
+"""Small helpers every layer uses: files written atomically, the Hugging Face hub and cache, devices and dtypes, names."""

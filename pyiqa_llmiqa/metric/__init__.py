@@ -1,0 +1,1 @@
+"""The metric: ``LLMIQA`` (the pyiqa arch) runs the stages for a batch of images; its result record (``assessment``), the checks made before it loads (``preflight``) and the drawing of what it saw (``explain``)."""
