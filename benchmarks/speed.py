@@ -230,8 +230,8 @@ def bench_scoring(args, backbone, images, report):
     import pyiqa
 
     import pyiqa_llmiqa  # noqa: F401
-    from pyiqa_llmiqa.engines.transformers_engine import render_prompt
     from pyiqa_llmiqa.engines.batching import batch_size_for
+    from pyiqa_llmiqa.engines.transformers_engine import render_prompt
     from pyiqa_llmiqa.segment.regions import crop, select_regions
 
     current = {}
@@ -324,8 +324,8 @@ def _project_scores(net, image):
 def bench_sam2(args, checkpoint, images, report):
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
-    from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
     from pyiqa_llmiqa.config.options import mask_generator_settings
+    from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
     from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
     model = SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': str(checkpoint)}).to(args.device).model

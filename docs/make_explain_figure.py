@@ -16,8 +16,8 @@ import pyiqa
 from skimage.segmentation import felzenszwalb
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.metric.explain import draw_assessment
 from pyiqa_llmiqa.inputs.images import load_image
+from pyiqa_llmiqa.metric.explain import draw_assessment
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,6 @@ commands start fast, and the arch module loads when a metric is built.
 import sys
 
 import pyiqa_llmiqa_autoload
-
 from pyiqa_llmiqa.pyiqa_plugin import PRESETS, register, resolved_options
 
 __version__ = '0.1.0'

@@ -10,8 +10,8 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa.engines.transformers_engine import render_prompt
 from pyiqa_llmiqa.config.standards import build_standard
+from pyiqa_llmiqa.engines.transformers_engine import render_prompt
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
 
 STANDARD = build_standard('word', 7)

@@ -21,8 +21,8 @@ from conftest import SAM2_TEST_GENERATOR
 from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.bench.store import read_records
+from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.errors import ImageLoadError, InputError
 from pyiqa_llmiqa.inputs.images import load_image
 from pyiqa_llmiqa.testing.bad_files import CASES, NON_IMAGES, make_corpus, make_huge_png

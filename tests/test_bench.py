@@ -14,11 +14,11 @@ import yaml
 from PIL import Image, ImageFilter
 from scipy import stats
 
-from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.bench import runner
 from pyiqa_llmiqa.bench.datasets import DatasetError, load_datasets
 from pyiqa_llmiqa.bench.metrics import metric_specs
 from pyiqa_llmiqa.bench.store import ResultStore, read_records
+from pyiqa_llmiqa.cli import main as cli
 
 BLURS = (0, 0.5, 1, 1.5, 2, 2.5, 3, 4)  # Gaussian blur radius of each image; MOS = 5 - radius
 CORRUPT = 'broken/corrupt.png'

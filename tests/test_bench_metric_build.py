@@ -8,8 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.bench.metrics import MetricSpec
+from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pyiqa_llmiqa.bench.ceiling import RULES, ceiling, ceiling_figure, ceiling_table, plot_ceiling, quantize
-from pyiqa_llmiqa.cli.main import build_parser
 from pyiqa_llmiqa.cli.commands import ceiling as ceiling_cmd
+from pyiqa_llmiqa.cli.main import build_parser
 
 # --- quantize by hand -------------------------------------------------------
 

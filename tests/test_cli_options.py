@@ -5,7 +5,13 @@ import argparse
 import pytest
 import torch
 
-from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, default_device, load_options_file, merge, options_from_args
+from pyiqa_llmiqa.cli.metric_args import (
+    add_metric_arguments,
+    default_device,
+    load_options_file,
+    merge,
+    options_from_args,
+)
 
 
 def test_merge_is_key_by_key_for_nested_mappings():

@@ -5,7 +5,12 @@ import re
 
 import pytest
 
-from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, add_option_arguments, options_from_args, parse_assignments
+from pyiqa_llmiqa.cli.metric_args import (
+    add_metric_arguments,
+    add_option_arguments,
+    options_from_args,
+    parse_assignments,
+)
 
 
 def test_dotted_keys_nest_and_values_are_yaml():

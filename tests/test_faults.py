@@ -14,8 +14,8 @@ from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
 from pyiqa_llmiqa.cli import main as cli
-from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError, run_in_batches
 from pyiqa_llmiqa.cli.metric_args import parse_assignments
+from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError, run_in_batches
 from pyiqa_llmiqa.errors import BackboneLoadError
 
 CUDA_OOM = torch.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')

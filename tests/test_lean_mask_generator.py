@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import SAM2_TEST_GENERATOR, shapes_image
 
-from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
 from pyiqa_llmiqa.config.options import mask_generator_settings
+from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
 from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
 # With random weights the predicted IoUs lie around 0.47-0.55 and the mask logits near 0: these

@@ -13,8 +13,8 @@ from pyiqa_llmiqa.bench.meta_info import (
     read_meta_info,
     resolve_image_path,
 )
-from pyiqa_llmiqa.cli.main import build_parser
 from pyiqa_llmiqa.cli.commands import convert_agiqa as convert_cmd
+from pyiqa_llmiqa.cli.main import build_parser
 
 
 def write(path, text):

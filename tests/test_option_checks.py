@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.config.options import (
     PAPER_MASK_GENERATOR,
     LLMIQAOptions,
@@ -15,6 +14,7 @@ from pyiqa_llmiqa.config.options import (
     mask_generator_settings,
     resolve_options,
 )
+from pyiqa_llmiqa.errors import OptionError
 
 
 def refused(message, **options):

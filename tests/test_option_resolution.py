@@ -13,10 +13,11 @@ from conftest import TABLE_2
 from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
 import pyiqa_llmiqa
+from pyiqa_llmiqa.bench.metrics import metric_specs
 from pyiqa_llmiqa.common.atomic_write import atomic_write
+from pyiqa_llmiqa.config.options import mask_generator_settings, resolve_options
 from pyiqa_llmiqa.engines.base import Backbone
 from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError
-from pyiqa_llmiqa.bench.metrics import metric_specs
 from pyiqa_llmiqa.errors import (
     BackboneLoadError,
     CheckpointNotFoundError,
@@ -26,7 +27,6 @@ from pyiqa_llmiqa.errors import (
     OptionError,
     SegmenterLoadError,
 )
-from pyiqa_llmiqa.config.options import mask_generator_settings, resolve_options
 
 
 @pytest.fixture

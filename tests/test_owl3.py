@@ -21,13 +21,13 @@ from PIL import Image
 from torch import nn
 
 import pyiqa_llmiqa  # noqa: F401
-from pyiqa_llmiqa.engines import owl3_loading
-from pyiqa_llmiqa.engines.transformers_engine import MLLMBackbone
-from pyiqa_llmiqa.engines.batching import run_in_batches
-from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.config.options import is_owl3
-from pyiqa_llmiqa.engines.owl3 import Owl3Backbone
 from pyiqa_llmiqa.config.standards import build_standard
+from pyiqa_llmiqa.engines import owl3_loading
+from pyiqa_llmiqa.engines.batching import run_in_batches
+from pyiqa_llmiqa.engines.owl3 import Owl3Backbone
+from pyiqa_llmiqa.engines.transformers_engine import MLLMBackbone
+from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.testing.tiny_models import byte_level_vocab
 
 SPECIALS = ('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|image|>')

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from pyiqa_llmiqa.cli import main as cli
-from pyiqa_llmiqa.metric import llmiqa_arch, preflight
 from pyiqa_llmiqa.config.options import DEFAULT_BACKBONE
+from pyiqa_llmiqa.metric import llmiqa_arch, preflight
 
 IMAGE = str(Path(__file__).resolve().parents[1] / 'examples' / 'coffee.jpg')
 

@@ -10,9 +10,9 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from pyiqa_llmiqa.cli.metric_args import parse_assignments
+from pyiqa_llmiqa.config.options import OPTION_NAMES, OPTION_TYPES, PAPER_MASK_GENERATOR, resolve_options
 from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.scoring.fusion import fuse, local_score
-from pyiqa_llmiqa.config.options import OPTION_NAMES, OPTION_TYPES, PAPER_MASK_GENERATOR, resolve_options
 from pyiqa_llmiqa.scoring.reading import read_levels
 
 # --- option parsing ---------------------------------------------------------

@@ -3,7 +3,16 @@
 import numpy as np
 from PIL import Image
 
-from pyiqa_llmiqa.segment.regions import COMPLEMENT, MASK, MAX_ASPECT_RATIO, Region, crop, mask_bbox, select_regions, too_thin
+from pyiqa_llmiqa.segment.regions import (
+    COMPLEMENT,
+    MASK,
+    MAX_ASPECT_RATIO,
+    Region,
+    crop,
+    mask_bbox,
+    select_regions,
+    too_thin,
+)
 
 
 def _mask(shape, rows, cols):

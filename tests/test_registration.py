@@ -11,8 +11,8 @@ from pyiqa.default_model_configs import DEFAULT_CONFIGS
 from pyiqa.utils.registry import ARCH_REGISTRY
 
 import pyiqa_llmiqa
-from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.config.options import OPTION_NAMES
+from pyiqa_llmiqa.errors import OptionError
 
 
 def test_presets_are_listed_as_nr_metrics():

@@ -17,13 +17,13 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from pyiqa_llmiqa.cli import main as cli
-from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.bench import report as bench_report
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.manifest import write_manifest
 from pyiqa_llmiqa.bench.metrics import MetricSpec, metric_specs
 from pyiqa_llmiqa.bench.runner import result_store
+from pyiqa_llmiqa.cli import main as cli
+from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.testing.browser import find_chromium, visit_page
 
 # data set -> (MOS, llmiqa scores, piqe scores); piqe is lower-better, so its figures use -score.

@@ -14,8 +14,8 @@ import torch
 from conftest import TABLE_2, shapes_image
 
 from pyiqa_llmiqa.config.options import PAPER_MASK_GENERATOR
-from pyiqa_llmiqa.segment.rle import decode_masks, encode_masks
 from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config
+from pyiqa_llmiqa.segment.rle import decode_masks, encode_masks
 from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
 
 H, W = 192, 256

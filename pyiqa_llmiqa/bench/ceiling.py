@@ -76,7 +76,11 @@ def ceiling(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> Dic
     ``value`` is (SRCC + PLCC) / 2, the figure of the paper's Table 1. Needs at
     least 3 MOS values.
     """
-    from pyiqa_llmiqa.bench.correlation import check_pairs, plcc, srcc  # scipy.stats: imported when a ceiling is computed
+    from pyiqa_llmiqa.bench.correlation import (  # scipy.stats: imported when a ceiling is computed
+        check_pairs,
+        plcc,
+        srcc,
+    )
 
     m, _ = check_pairs(mos, mos)
     q = quantize(m, levels, rule)

@@ -18,8 +18,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import yaml
 
-from pyiqa_llmiqa.errors import LLMIQAError
 from pyiqa_llmiqa.bench.meta_info import resolve_image_path
+from pyiqa_llmiqa.errors import LLMIQAError
 
 PYIQA_DATA = 'chaofengc/IQA-PyTorch-Datasets'
 PYIQA_META_INFO = 'chaofengc/IQA-PyTorch-Datasets-metainfo'

@@ -129,9 +129,9 @@ def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from pyiqa_llmiqa.inputs.images import load_image
     from pyiqa_llmiqa.metric.assessment import Assessment
     from pyiqa_llmiqa.metric.explain import draw_region_boxes, region_colours
-    from pyiqa_llmiqa.inputs.images import load_image
 
     try:
         image = dataset.transform()(load_image(item.path))

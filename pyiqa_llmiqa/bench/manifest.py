@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from pyiqa_llmiqa.errors import LLMIQAError
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.store import ResultStore
+from pyiqa_llmiqa.errors import LLMIQAError
 
 MANIFEST = 'run.json'
 

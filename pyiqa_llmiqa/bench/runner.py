@@ -7,11 +7,11 @@ from typing import Callable, List, Optional
 
 from tqdm import tqdm
 
-from pyiqa_llmiqa.inputs.images import ImageLoadError, load_image
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.metrics import MetricSpec
 from pyiqa_llmiqa.bench.processes import Processes
 from pyiqa_llmiqa.bench.store import ResultStore
+from pyiqa_llmiqa.inputs.images import ImageLoadError, load_image
 
 
 def result_store(out: Path, spec: MetricSpec, dataset: BenchDataset) -> ResultStore:

@@ -16,9 +16,9 @@ import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config, sam2_hub_models
 from pyiqa_llmiqa.config.standards import build_standard
+from pyiqa_llmiqa.errors import OptionError
 
 DEFAULT_BACKBONE = 'Qwen/Qwen2.5-VL-7B-Instruct'
 DEFAULT_SEGMENTER = 'facebook/sam2.1-hiera-large'  # the largest SAM2.1; the paper names no size

@@ -13,8 +13,8 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 import torch
 from PIL import Image
 
-from pyiqa_llmiqa.errors import BackboneLoadError
 from pyiqa_llmiqa.config.options import LLMIQAOptions, check_owl3_consent, is_owl3
+from pyiqa_llmiqa.errors import BackboneLoadError
 
 DTYPES = {'bfloat16': torch.bfloat16, 'float16': torch.float16, 'float32': torch.float32}
 

@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from pyiqa_llmiqa.engines.base import backbone_load_error, resolve_dtype
 from pyiqa_llmiqa.config.options import LLMIQAOptions
+from pyiqa_llmiqa.engines.base import backbone_load_error, resolve_dtype
 
 IMAGE_TOKEN = '<|image|>'
 

@@ -18,16 +18,16 @@ import torch
 from PIL import Image
 from torch import nn
 
-from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
+from pyiqa_llmiqa.config.options import resolve_options
+from pyiqa_llmiqa.config.standards import build_standard
 from pyiqa_llmiqa.engines.base import load_backbone
 from pyiqa_llmiqa.engines.batching import batch_size_for, run_in_batches
 from pyiqa_llmiqa.errors import InputError
-from pyiqa_llmiqa.scoring.fusion import fuse
 from pyiqa_llmiqa.inputs.images import fit_pixels, tensor_to_images, to_rgb
-from pyiqa_llmiqa.config.options import resolve_options
-from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, Region, crop, select_regions, too_thin
+from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
+from pyiqa_llmiqa.scoring.fusion import fuse
 from pyiqa_llmiqa.scoring.reading import level_token_ids, read_levels
-from pyiqa_llmiqa.config.standards import build_standard
+from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, Region, crop, select_regions, too_thin
 
 
 @dataclass

@@ -22,10 +22,10 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import numpy as np
 import torch
 
-from pyiqa_llmiqa.errors import CheckpointNotFoundError, SegmenterLoadError
 from pyiqa_llmiqa.config.options import DEFAULT_SEGMENTER, check_segmenter, mask_generator_settings
-from pyiqa_llmiqa.segment.rle import decode_masks
 from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config, sam2_hub_models
+from pyiqa_llmiqa.errors import CheckpointNotFoundError, SegmenterLoadError
+from pyiqa_llmiqa.segment.rle import decode_masks
 from pyiqa_llmiqa.segment.scale import SEGMENT_MAX_SIDE, downscale, upscale_mask
 
 

@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pyiqa_llmiqa.cli.metric_args import add_option_arguments, options_from_args
 from pyiqa_llmiqa.cli.commands.report import add_table_arguments
+from pyiqa_llmiqa.cli.metric_args import add_option_arguments, options_from_args
 
 
 def add_parser(subparsers):

@@ -15,9 +15,9 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from pyiqa_llmiqa.metric.explain import draw_assessment
-    from pyiqa_llmiqa.inputs.images import load_image
     from pyiqa_llmiqa.cli.commands.score import record
+    from pyiqa_llmiqa.inputs.images import load_image
+    from pyiqa_llmiqa.metric.explain import draw_assessment
 
     image = load_image(args.image)  # a bad file fails before the models load
     args.opt = [*args.opt, 'return_masks=true']
