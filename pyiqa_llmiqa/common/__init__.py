@@ -1,1 +1,2 @@
-"""Small helpers every layer uses: files written atomically, the Hugging Face hub and cache, devices and dtypes, names."""
+"""Small helpers every layer uses: atomic file writes, the Hugging Face hub and cache, devices and
+dtypes, did-you-mean hints. Nothing here imports another part of the package."""

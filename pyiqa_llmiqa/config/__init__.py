@@ -1,4 +1,2 @@
-"""What a metric is asked to do: its options and their checks, the quality standards (prompts), SAM2 model names, presets.
-
-The lowest layer above ``errors`` and ``common``: it loads no model and imports no torch at module level.
-"""
+"""What a metric is asked to do: its options and their checks, the quality standards (prompts),
+SAM2 model names and the presets. Loads no model; the layer right above ``errors`` and ``common``."""

@@ -1,1 +1,2 @@
-"""Stage 4 and 5: from what an engine answered to a score per crop (``reading``), and the fused score per image (``fusion``)."""
+"""Stages 4 and 5: from an engine's answers to a score per crop (``reading``), and from those to
+one score per image (``fusion``). A new reading rule goes in ``reading``."""

@@ -1,1 +1,2 @@
-"""Stage 1 and 2: SAM2 masks of an image (``segmenter``), cached on disk (``mask_cache``), and the regions cut from them (``regions``)."""
+"""Stages 1 and 2: SAM2's masks of an image (``segmenter``, ``lean_mask_generator``, kept on disk by
+``mask_cache``), and the regions cut from them (``regions``)."""
