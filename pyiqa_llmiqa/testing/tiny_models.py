@@ -25,6 +25,8 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import pathlib
 import sys
 from typing import Callable
@@ -90,8 +92,12 @@ def _byte_level_backend(vocab: dict[str, int]):
     return tok
 
 
-def _qwen_tokenizer(extra_special: tuple[str, ...], **named_tokens):
-    """A `Qwen2Tokenizer` over the byte-level vocabulary plus the Qwen special tokens.
+_QWEN_SPECIALS = ('<|endoftext|>', '<|im_start|>', '<|im_end|>')
+
+
+def _qwen_tokenizer(extra_special: tuple[str, ...] = (), vocab=None, merges=None, **named_tokens):
+    """A `Qwen2Tokenizer` over `vocab` and `merges` (default: the byte-level vocabulary, no
+    merges) plus the Qwen special tokens, `extra_special` and `named_tokens`, in that order.
 
     `named_tokens` (e.g. ``image_token='<image>'``) become tokenizer attributes that some
     processors read (``tokenizer.image_token``, ``tokenizer.image_token_id``).
@@ -100,15 +106,15 @@ def _qwen_tokenizer(extra_special: tuple[str, ...], **named_tokens):
     from transformers import Qwen2Tokenizer
 
     tokenizer = Qwen2Tokenizer(
-        vocab=byte_level_vocab(),
-        merges=[],
+        vocab=byte_level_vocab() if vocab is None else vocab,
+        merges=merges or [],
         unk_token=None,
         eos_token='<|im_end|>',
         pad_token='<|endoftext|>',
         model_max_length=32768,
         **named_tokens,
     )
-    specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + extra_special
+    specials = _QWEN_SPECIALS + extra_special + tuple(named_tokens.values())
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer.add_special_tokens({'extra_special_tokens': list(specials[1:])})
     return tokenizer
@@ -125,12 +131,13 @@ def _plain_tokenizer(
 ):
     """A `TokenizersBackend` (fast tokenizer) over the byte-level vocabulary plus `specials`.
 
-    `specials` are added as special tokens in the given order (their ids follow the 256 byte
-    symbols); `bos`, `eos`, `pad` and `named_tokens` must be among them.
+    `specials`, then `named_tokens`, are added as special tokens in that order (their ids follow
+    the 256 byte symbols); `bos`, `eos` and `pad` must be among `specials`.
     """
     from tokenizers import AddedToken
     from transformers import TokenizersBackend
 
+    specials += tuple(named_tokens.values())
     backend = _byte_level_backend(byte_level_vocab())
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer = TokenizersBackend(
@@ -155,8 +162,8 @@ def _gemma_tokenizer(specials: tuple[str, ...], **named_tokens):
     """A `GemmaTokenizer`: SentencePiece-style BPE ("▁" for spaces) with byte fallback.
 
     Vocabulary: <pad> <eos> <bos> <unk> <mask>, the 256 byte-fallback tokens <0x00>..<0xFF>,
-    "▁" and the printable ASCII characters; then `specials`.  Like the real Gemma tokenizer it
-    adds <bos> in front of every encoded text.
+    "▁" and the printable ASCII characters; then `specials` and `named_tokens`.  Like the real
+    Gemma tokenizer it adds <bos> in front of every encoded text.
     """
     from tokenizers import AddedToken
     from transformers import GemmaTokenizer
@@ -169,6 +176,7 @@ def _gemma_tokenizer(specials: tuple[str, ...], **named_tokens):
     for char in ['\u2581'] + [chr(c) for c in range(33, 127)]:
         vocab.setdefault(char, len(vocab))
     tokenizer = GemmaTokenizer(vocab=vocab, merges=[], model_max_length=32768, add_bos_token=True, **named_tokens)
+    specials += tuple(named_tokens.values())
     tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
     tokenizer.add_special_tokens({'extra_special_tokens': list(specials)})
     return tokenizer
@@ -373,127 +381,138 @@ JANUS_CHAT_TEMPLATE = (
 
 
 # --------------------------------------------------------------------------------------------
-# Families
+# Families: one `_Family` recipe each, all built by `_build_and_save`
 # --------------------------------------------------------------------------------------------
 
+
+class _Id(str):
+    """A token in a recipe, replaced by its id in the family's tokenizer when the family is built."""
+
+
+# The tokenizer's own begin-of-sequence, end-of-sequence and padding tokens, whichever they are.
+_BOS, _EOS, _PAD = _Id('bos_token'), _Id('eos_token'), _Id('pad_token')
+
+
+def _fill(recipe, tokenizer):
+    """A copy of `recipe` with every `_Id` replaced by its token id; dicts and lists are copied, so
+    nothing that transformers builds shares (and could change) a recipe."""
+    if isinstance(recipe, _Id):
+        if recipe in (_BOS, _EOS, _PAD):
+            return getattr(tokenizer, recipe + '_id')
+        return tokenizer.convert_tokens_to_ids(recipe)
+    if isinstance(recipe, dict):
+        return {key: _fill(value, tokenizer) for key, value in recipe.items()}
+    if isinstance(recipe, list):
+        return [_fill(value, tokenizer) for value in recipe]
+    return recipe
+
+
+@dataclasses.dataclass(frozen=True)
+class _Family:
+    """How to build one family.
+
+    The transformers classes are ``{arch}Config``, ``{arch}ForConditionalGeneration`` and
+    ``{arch}Processor``.  `tokenizer` makes the tokenizer; `text` is what the text config has
+    beyond what all families share (`_TEXT`, the vocabulary size, a context of 4096 tokens and
+    the padding id) and may override it; `config` is the rest of the model config; `processors`
+    maps the processor's image/video processor arguments to (class name, keyword arguments);
+    `processor` holds the processor's other arguments.
+    """
+
+    arch: str
+    tokenizer: Callable
+    text: dict
+    config: dict
+    processors: dict
+    chat_template: str
+    processor: dict = dataclasses.field(default_factory=dict)
+
+
 _TEXT = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+_HEAD_DIM = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
+_VISION = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4)
+# Most families see images as 64 px tiles of 8 px patches.
+_TILE, _PATCH = 64, 8
+_TILE_SIZE = {'height': _TILE, 'width': _TILE}
+_HALF_MEAN_STD = dict(image_mean=[0.5] * 3, image_std=[0.5] * 3)
+
+
+def _mrope(head_dim: int) -> dict:
+    """Qwen2-VL's rotary embedding: head_dim/2 frequencies split over (time, height, width) like
+    Qwen's 16/24/24."""
+    half = head_dim // 2
+    t = half // 4
+    h = (half - t) // 2
+    return dict(rope_type='default', rope_theta=1e6, mrope_section=[t, h, half - t - h])
+
+
+_QWEN_BOS_EOS = dict(bos_token_id=_Id('<|endoftext|>'), eos_token_id=_EOS)
+_QWEN_IDS = dict(
+    image_token_id=_Id('<|image_pad|>'),
+    video_token_id=_Id('<|video_pad|>'),
+    vision_start_token_id=_Id('<|vision_start|>'),
+    vision_end_token_id=_Id('<|vision_end|>'),
+)
 _QWEN_MAX_PIXELS = 448 * 448
 _QWEN_MIN_PIXELS = 56 * 56
+_QWEN_PIXELS = dict(min_pixels=_QWEN_MIN_PIXELS, max_pixels=_QWEN_MAX_PIXELS, patch_size=14)
 
-
-def _qwen_ids(tokenizer) -> dict[str, int]:
-    ids = {
-        name: tokenizer.convert_tokens_to_ids(token)
-        for name, token in (
-            ('image_token_id', '<|image_pad|>'),
-            ('video_token_id', '<|video_pad|>'),
-            ('vision_start_token_id', '<|vision_start|>'),
-            ('vision_end_token_id', '<|vision_end|>'),
-        )
-    }
-    return ids
-
-
-def _qwen_processor(processor_cls, tokenizer, chat_template, patch_size=14):
-    from transformers import Qwen2VLImageProcessor, Qwen2VLVideoProcessor
-
-    pixels = dict(min_pixels=_QWEN_MIN_PIXELS, max_pixels=_QWEN_MAX_PIXELS, patch_size=patch_size)
-    image_processor = Qwen2VLImageProcessor(**pixels)
-    video_processor = Qwen2VLVideoProcessor(**pixels)
-    return processor_cls(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=chat_template,
-    )
-
-
-def _build_qwen_vl(
-    config_cls, model_cls, processor_cls, vision_config, chat_template=QWEN_VL_CHAT_TEMPLATE, spaced_digits=False
-):
-    """A Qwen2-VL or Qwen2.5-VL model (they differ in their vision tower) and its processor.
-
-    ``spaced_digits``: see ``qwen_vl_tokenizer``.
-    """
-    tokenizer = qwen_vl_tokenizer(spaced_digits)
-    head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
-    config = config_cls(
-        text_config=dict(
-            **_TEXT,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=4096,
-            rope_parameters=dict(rope_type='default', rope_theta=1e6, mrope_section=_mrope_section(head_dim)),
-            bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
+# Qwen2-VL and Qwen2.5-VL differ in their vision tower only.
+_QWEN2_5_VL = _Family(
+    arch='Qwen2_5_VL',
+    tokenizer=qwen_vl_tokenizer,
+    text=dict(_QWEN_BOS_EOS, rope_parameters=_mrope(_HEAD_DIM)),
+    config=dict(
+        _QWEN_IDS,
+        vision_config=dict(
+            depth=2,
+            hidden_size=64,
+            intermediate_size=128,
+            num_heads=4,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            window_size=112,
+            fullatt_block_indexes=[1],
+            out_hidden_size=_TEXT['hidden_size'],
         ),
-        vision_config=vision_config,
-        **_qwen_ids(tokenizer),
-    )
-    return model_cls(config), _qwen_processor(processor_cls, tokenizer, chat_template)
+    ),
+    processors={
+        'image_processor': ('Qwen2VLImageProcessor', _QWEN_PIXELS),
+        'video_processor': ('Qwen2VLVideoProcessor', _QWEN_PIXELS),
+    },
+    chat_template=QWEN_VL_CHAT_TEMPLATE,
+)
 
-
-def _build_qwen2_5_vl(**variant):
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
-
-    vision = dict(
-        depth=2,
-        hidden_size=64,
-        intermediate_size=128,
-        num_heads=4,
-        patch_size=14,
-        spatial_merge_size=2,
-        temporal_patch_size=2,
-        window_size=112,
-        fullatt_block_indexes=[1],
-        out_hidden_size=_TEXT['hidden_size'],
-    )
-    return _build_qwen_vl(Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor, vision, **variant)
-
-
-def _build_qwen2_vl():
-    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
-
-    vision = dict(
-        depth=2,
-        embed_dim=64,
-        hidden_size=_TEXT['hidden_size'],
-        mlp_ratio=2,
-        num_heads=4,
-        patch_size=14,
-        spatial_merge_size=2,
-        temporal_patch_size=2,
-    )
-    return _build_qwen_vl(Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor, vision)
-
-
-def _build_qwen3_vl():
-    from transformers import (
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLForConditionalGeneration,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
-
-    tokenizer = _qwen_tokenizer(_QWEN_VISION_SPECIALS)
-    head_dim = _TEXT['hidden_size'] // _TEXT['num_attention_heads']
-    half = head_dim // 2
-    config = Qwen3VLConfig(
-        text_config=dict(
-            **_TEXT,
-            head_dim=head_dim,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=4096,
-            # Qwen3-VL interleaves the (t, h, w) frequencies; h and w take every third slot.
-            rope_parameters=dict(
-                rope_type='default',
-                rope_theta=5e6,
-                mrope_interleaved=True,
-                mrope_section=[half - 2 * (half // 4), half // 4, half // 4],
-            ),
-            pad_token_id=tokenizer.pad_token_id,
+_QWEN2_VL = dataclasses.replace(
+    _QWEN2_5_VL,
+    arch='Qwen2VL',
+    config=dict(
+        _QWEN_IDS,
+        vision_config=dict(
+            depth=2,
+            embed_dim=64,
+            hidden_size=_TEXT['hidden_size'],
+            mlp_ratio=2,
+            num_heads=4,
+            patch_size=14,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
         ),
+    ),
+)
+
+_QWEN3_SIZE = dict(shortest_edge=_QWEN_MIN_PIXELS, longest_edge=_QWEN_MAX_PIXELS)
+_QWEN3_VL = _Family(
+    arch='Qwen3VL',
+    tokenizer=qwen_vl_tokenizer,
+    text=dict(
+        head_dim=_HEAD_DIM,
+        # Qwen3-VL interleaves the (t, h, w) frequencies; h and w take every third of the 8 slots.
+        rope_parameters=dict(rope_type='default', rope_theta=5e6, mrope_interleaved=True, mrope_section=[4, 2, 2]),
+    ),
+    config=dict(
+        _QWEN_IDS,
         vision_config=dict(
             depth=2,
             hidden_size=64,
@@ -506,342 +525,220 @@ def _build_qwen3_vl():
             num_position_embeddings=256,
             deepstack_visual_indexes=[1],
         ),
-        **_qwen_ids(tokenizer),
-    )
-    model = Qwen3VLForConditionalGeneration(config)
-    pixels = dict(shortest_edge=_QWEN_MIN_PIXELS, longest_edge=_QWEN_MAX_PIXELS)
-    image_processor = Qwen2VLImageProcessor(size=pixels, patch_size=16, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    video_processor = Qwen3VLVideoProcessor(size=pixels, patch_size=16)
-    processor = Qwen3VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=QWEN3_VL_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-_IDEFICS_VISION = dict(
-    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, image_size=64, patch_size=8
+    ),
+    processors={
+        'image_processor': ('Qwen2VLImageProcessor', dict(size=_QWEN3_SIZE, patch_size=16, **_HALF_MEAN_STD)),
+        'video_processor': ('Qwen3VLVideoProcessor', dict(size=_QWEN3_SIZE, patch_size=16)),
+    },
+    chat_template=QWEN3_VL_CHAT_TEMPLATE,
 )
+
+_LLAMA_TEXT = dict(model_type='llama', rms_norm_eps=1e-5, bos_token_id=_BOS, eos_token_id=_EOS)
+_QWEN2_TEXT = dict(_QWEN_BOS_EOS, model_type='qwen2')
+_SIGLIP_VISION = dict(_VISION, model_type='siglip_vision_model')
+
 _IDEFICS_SCALE = 2
+_IDEFICS_CONFIG = dict(
+    vision_config=dict(_VISION, image_size=_TILE, patch_size=_PATCH),
+    scale_factor=_IDEFICS_SCALE,
+    image_token_id=_Id('<image>'),
+)
 # (64 / 8)^2 patches per tile, pixel-shuffled by scale 2 -> 16 image tokens per tile.
-_IDEFICS_SEQ_LEN = (_IDEFICS_VISION['image_size'] // _IDEFICS_VISION['patch_size']) ** 2 // _IDEFICS_SCALE**2
+_IDEFICS_PROCESSOR = dict(image_seq_len=(_TILE // _PATCH) ** 2 // _IDEFICS_SCALE**2)
 # Images are resized to a longest edge of 128 and cut into 64 px tiles (up to 2x2) + a global view.
-_IDEFICS_SIZES = dict(size={'longest_edge': 128}, max_image_size={'longest_edge': 64})
+_IDEFICS_SIZES = dict(size={'longest_edge': 128}, max_image_size={'longest_edge': _TILE})
 _IDEFICS_IMAGE_SPECIALS = ('<fake_token_around_image>', '<image>', '<global-img>') + _row_col_tokens()
 
+# AnyRes: the image is fitted onto the best of these canvases (1x1 .. 3x3 tiles of 32 px),
+# each tile and a base view are encoded; 16 tokens per tile, plus one newline token per row.
+_LLAVA_TILE = 32
+_LLAVA_PINPOINTS = [[_LLAVA_TILE * r, _LLAVA_TILE * c] for r in range(1, 4) for c in range(1, 4)]
+_LLAVA_TILE_SIZE = {'height': _LLAVA_TILE, 'width': _LLAVA_TILE}
+_LLAVA_ANYRES = dict(vision_feature_select_strategy='full', vision_aspect_ratio='anyres_max_9')
 
-def _llama_text_config(tokenizer, **extra) -> dict:
-    return dict(
-        model_type='llama',
-        **_TEXT,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=4096,
-        rms_norm_eps=1e-5,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        **extra,
-    )
+_INTERNVL_SEQ_LEN = int((_TILE // _PATCH * 0.5) ** 2)  # pixel shuffle with downsample ratio 0.5 -> 16
+_GEMMA3_TOKENS_PER_IMAGE = 16  # 8x8 patches average-pooled to 4x4
+_JANUS_BOS, _JANUS_EOS = '<\uff5cbegin\u2581of\u2581sentence\uff5c>', '<\uff5cend\u2581of\u2581sentence\uff5c>'
 
-
-def _build_smolvlm():
-    from transformers import (
-        SmolVLMConfig,
-        SmolVLMForConditionalGeneration,
-        SmolVLMImageProcessor,
-        SmolVLMProcessor,
-        SmolVLMVideoProcessor,
-    )
-
-    tokenizer = _plain_tokenizer(
-        ('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<end_of_utterance>') + _IDEFICS_IMAGE_SPECIALS + ('<video>',),
-        bos='<|im_start|>',
-        eos='<end_of_utterance>',
-        pad='<|im_end|>',
-    )
-    config = SmolVLMConfig(
-        text_config=_llama_text_config(tokenizer),
-        vision_config=dict(_IDEFICS_VISION),
-        scale_factor=_IDEFICS_SCALE,
-        image_token_id=tokenizer.convert_tokens_to_ids('<image>'),
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = SmolVLMForConditionalGeneration(config)
-    image_processor = SmolVLMImageProcessor(do_image_splitting=True, **_IDEFICS_SIZES)
-    video_processor = SmolVLMVideoProcessor(**_IDEFICS_SIZES)
-    processor = SmolVLMProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        image_seq_len=_IDEFICS_SEQ_LEN,
+_FAMILIES: dict[str, _Family] = {
+    'qwen2_5_vl': _QWEN2_5_VL,
+    'qwen2_vl': _QWEN2_VL,
+    'qwen3_vl': _QWEN3_VL,
+    'smolvlm': _Family(
+        arch='SmolVLM',
+        tokenizer=functools.partial(
+            _plain_tokenizer,
+            ('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<end_of_utterance>')
+            + _IDEFICS_IMAGE_SPECIALS
+            + ('<video>',),
+            bos='<|im_start|>',
+            eos='<end_of_utterance>',
+            pad='<|im_end|>',
+        ),
+        text=_LLAMA_TEXT,
+        config=dict(_IDEFICS_CONFIG, pad_token_id=_PAD),
+        processors={
+            'image_processor': ('SmolVLMImageProcessor', dict(do_image_splitting=True, **_IDEFICS_SIZES)),
+            'video_processor': ('SmolVLMVideoProcessor', _IDEFICS_SIZES),
+        },
+        processor=_IDEFICS_PROCESSOR,
         chat_template=SMOLVLM_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-def _build_idefics3():
-    from transformers import Idefics3Config, Idefics3ForConditionalGeneration, Idefics3ImageProcessor, Idefics3Processor
-
-    tokenizer = _plain_tokenizer(
-        ('<|begin_of_text|>', '<|end_of_text|>', '<end_of_utterance>') + _IDEFICS_IMAGE_SPECIALS,
-        bos='<|begin_of_text|>',
-        eos='<end_of_utterance>',
-        pad='<|end_of_text|>',
-    )
-    config = Idefics3Config(
-        text_config=_llama_text_config(tokenizer),
-        vision_config=dict(_IDEFICS_VISION),
-        scale_factor=_IDEFICS_SCALE,
-        image_token_id=tokenizer.convert_tokens_to_ids('<image>'),
-    )
-    model = Idefics3ForConditionalGeneration(config)
-    image_processor = Idefics3ImageProcessor(do_image_splitting=True, **_IDEFICS_SIZES)
-    processor = Idefics3Processor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        image_seq_len=_IDEFICS_SEQ_LEN,
+    ),
+    'idefics3': _Family(
+        arch='Idefics3',
+        tokenizer=functools.partial(
+            _plain_tokenizer,
+            ('<|begin_of_text|>', '<|end_of_text|>', '<end_of_utterance>') + _IDEFICS_IMAGE_SPECIALS,
+            bos='<|begin_of_text|>',
+            eos='<end_of_utterance>',
+            pad='<|end_of_text|>',
+        ),
+        text=_LLAMA_TEXT,
+        config=_IDEFICS_CONFIG,
+        processors={'image_processor': ('Idefics3ImageProcessor', dict(do_image_splitting=True, **_IDEFICS_SIZES))},
+        processor=_IDEFICS_PROCESSOR,
         chat_template=IDEFICS3_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-_SIGLIP_VISION = dict(
-    model_type='siglip_vision_model', hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4
-)
-
-
-def _qwen2_text_config(tokenizer, **extra) -> dict:
-    return dict(
-        model_type='qwen2',
-        **_TEXT,
-        vocab_size=len(tokenizer),
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        **extra,
-    )
-
-
-def _build_llava_onevision():
-    from transformers import (
-        LlavaOnevisionConfig,
-        LlavaOnevisionForConditionalGeneration,
-        LlavaOnevisionImageProcessor,
-        LlavaOnevisionProcessor,
-        LlavaOnevisionVideoProcessor,
-    )
-
-    tokenizer = _qwen_tokenizer(('<image>', '<video>'), image_token='<image>', video_token='<video>')
-    tile, patch = 32, 8
-    # AnyRes: the image is fitted onto the best of these canvases (1x1 .. 3x3 tiles of 32 px),
-    # each tile and a base view are encoded; 16 tokens per tile, plus one newline token per row.
-    pinpoints = [[tile * r, tile * c] for r in range(1, 4) for c in range(1, 4)]
-    config = LlavaOnevisionConfig(
-        text_config=_qwen2_text_config(tokenizer),
-        vision_config=dict(_SIGLIP_VISION, image_size=tile, patch_size=patch),
-        image_token_index=tokenizer.convert_tokens_to_ids('<image>'),
-        video_token_index=tokenizer.convert_tokens_to_ids('<video>'),
-        vision_feature_select_strategy='full',
-        vision_feature_layer=-1,
-        vision_aspect_ratio='anyres_max_9',
-        image_grid_pinpoints=pinpoints,
-    )
-    model = LlavaOnevisionForConditionalGeneration(config)
-    size = {'height': tile, 'width': tile}
-    image_processor = LlavaOnevisionImageProcessor(size=size, image_grid_pinpoints=pinpoints)
-    video_processor = LlavaOnevisionVideoProcessor(size=size)
-    processor = LlavaOnevisionProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        num_image_tokens=(tile // patch) ** 2,
-        vision_feature_select_strategy='full',
-        vision_aspect_ratio='anyres_max_9',
+    ),
+    'llava_onevision': _Family(
+        arch='LlavaOnevision',
+        tokenizer=functools.partial(_qwen_tokenizer, image_token='<image>', video_token='<video>'),
+        text=_QWEN2_TEXT,
+        config=dict(
+            _LLAVA_ANYRES,
+            vision_config=dict(_SIGLIP_VISION, image_size=_LLAVA_TILE, patch_size=_PATCH),
+            image_token_index=_Id('<image>'),
+            video_token_index=_Id('<video>'),
+            vision_feature_layer=-1,
+            image_grid_pinpoints=_LLAVA_PINPOINTS,
+        ),
+        processors={
+            'image_processor': (
+                'LlavaOnevisionImageProcessor',
+                dict(size=_LLAVA_TILE_SIZE, image_grid_pinpoints=_LLAVA_PINPOINTS),
+            ),
+            'video_processor': ('LlavaOnevisionVideoProcessor', dict(size=_LLAVA_TILE_SIZE)),
+        },
+        processor=dict(_LLAVA_ANYRES, num_image_tokens=(_LLAVA_TILE // _PATCH) ** 2),
         chat_template=LLAVA_ONEVISION_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-def _build_internvl():
-    from transformers import (
-        GotOcr2ImageProcessor,
-        InternVLConfig,
-        InternVLForConditionalGeneration,
-        InternVLProcessor,
-        InternVLVideoProcessor,
-    )
-
-    names = dict(
-        start_image_token='<img>', end_image_token='</img>', context_image_token='<IMG_CONTEXT>', video_token='<video>'
-    )
-    tokenizer = _qwen_tokenizer(tuple(names.values()), **names)
-    tile, patch = 64, 8
-    seq_len = int((tile // patch * 0.5) ** 2)  # pixel shuffle with downsample ratio 0.5 -> 16
-    config = InternVLConfig(
-        text_config=_qwen2_text_config(tokenizer),
-        vision_config=dict(
-            hidden_size=64,
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            image_size=[tile, tile],
-            patch_size=[patch, patch],
+    ),
+    'internvl': _Family(
+        arch='InternVL',
+        tokenizer=functools.partial(
+            _qwen_tokenizer,
+            start_image_token='<img>',
+            end_image_token='</img>',
+            context_image_token='<IMG_CONTEXT>',
+            video_token='<video>',
         ),
-        image_token_id=tokenizer.convert_tokens_to_ids('<IMG_CONTEXT>'),
-        image_seq_length=seq_len,
-        downsample_ratio=0.5,
-    )
-    model = InternVLForConditionalGeneration(config)
-    size = {'height': tile, 'width': tile}
-    # Dynamic tiling like InternVL: up to 4 tiles of 64 px plus a thumbnail.
-    image_processor = GotOcr2ImageProcessor(
-        size=size,
-        crop_to_patches=True,
-        min_patches=1,
-        max_patches=4,
-        image_mean=[0.485, 0.456, 0.406],
-        image_std=[0.229, 0.224, 0.225],
-    )
-    video_processor = InternVLVideoProcessor(size=size)
-    processor = InternVLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        image_seq_length=seq_len,
+        text=_QWEN2_TEXT,
+        config=dict(
+            vision_config=dict(_VISION, image_size=[_TILE, _TILE], patch_size=[_PATCH, _PATCH]),
+            image_token_id=_Id('<IMG_CONTEXT>'),
+            image_seq_length=_INTERNVL_SEQ_LEN,
+            downsample_ratio=0.5,
+        ),
+        processors={
+            # Dynamic tiling like InternVL: up to 4 tiles of 64 px plus a thumbnail.
+            'image_processor': (
+                'GotOcr2ImageProcessor',
+                dict(
+                    size=_TILE_SIZE,
+                    crop_to_patches=True,
+                    min_patches=1,
+                    max_patches=4,
+                    image_mean=[0.485, 0.456, 0.406],
+                    image_std=[0.229, 0.224, 0.225],
+                ),
+            ),
+            'video_processor': ('InternVLVideoProcessor', dict(size=_TILE_SIZE)),
+        },
+        processor=dict(image_seq_length=_INTERNVL_SEQ_LEN),
         chat_template=INTERNVL_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-def _build_gemma3():
-    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3ImageProcessor, Gemma3Processor
-
-    names = dict(boi_token='<start_of_image>', eoi_token='<end_of_image>', image_token='<image_soft_token>')
-    tokenizer = _gemma_tokenizer(('<start_of_turn>', '<end_of_turn>') + tuple(names.values()), **names)
-    tile, patch, tokens_per_image = 64, 8, 16  # 8x8 patches average-pooled to 4x4
-    head_dim = 16
-    config = Gemma3Config(
-        text_config=dict(
-            hidden_size=_TEXT['hidden_size'],
-            intermediate_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            head_dim=head_dim,
-            query_pre_attn_scalar=head_dim,
+    ),
+    'gemma3': _Family(
+        arch='Gemma3',
+        tokenizer=functools.partial(
+            _gemma_tokenizer,
+            ('<start_of_turn>', '<end_of_turn>'),
+            boi_token='<start_of_image>',
+            eoi_token='<end_of_image>',
+            image_token='<image_soft_token>',
+        ),
+        text=dict(
+            head_dim=_HEAD_DIM,
+            query_pre_attn_scalar=_HEAD_DIM,
             sliding_window=512,
-            vocab_size=len(tokenizer),
-            max_position_embeddings=4096,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=[tokenizer.eos_token_id, tokenizer.convert_tokens_to_ids('<end_of_turn>')],
-            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=[_EOS, _Id('<end_of_turn>')],
+            bos_token_id=_BOS,
         ),
-        vision_config=dict(_SIGLIP_VISION, image_size=tile, patch_size=patch, vision_use_head=False),
-        mm_tokens_per_image=tokens_per_image,
-        boi_token_index=tokenizer.convert_tokens_to_ids('<start_of_image>'),
-        eoi_token_index=tokenizer.convert_tokens_to_ids('<end_of_image>'),
-        image_token_index=tokenizer.convert_tokens_to_ids('<image_soft_token>'),
-    )
-    model = Gemma3ForConditionalGeneration(config)
-    image_processor = Gemma3ImageProcessor(
-        size={'height': tile, 'width': tile}, do_pan_and_scan=False, image_mean=[0.5] * 3, image_std=[0.5] * 3
-    )
-    processor = Gemma3Processor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        image_seq_length=tokens_per_image,
+        config=dict(
+            vision_config=dict(_SIGLIP_VISION, image_size=_TILE, patch_size=_PATCH, vision_use_head=False),
+            mm_tokens_per_image=_GEMMA3_TOKENS_PER_IMAGE,
+            boi_token_index=_Id('<start_of_image>'),
+            eoi_token_index=_Id('<end_of_image>'),
+            image_token_index=_Id('<image_soft_token>'),
+        ),
+        processors={
+            'image_processor': ('Gemma3ImageProcessor', dict(size=_TILE_SIZE, do_pan_and_scan=False, **_HALF_MEAN_STD))
+        },
+        processor=dict(image_seq_length=_GEMMA3_TOKENS_PER_IMAGE),
         chat_template=GEMMA3_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-def _build_janus():
-    from transformers import JanusConfig, JanusForConditionalGeneration, JanusImageProcessor, JanusProcessor
-
-    bos, eos = '<\uff5cbegin\u2581of\u2581sentence\uff5c>', '<\uff5cend\u2581of\u2581sentence\uff5c>'
-    names = dict(image_token='<image_placeholder>', boi_token='<begin_of_image>', eoi_token='<end_of_image>')
-    tokenizer = _plain_tokenizer(
-        (bos, eos, '<|User|>', '<|Assistant|>', '<pad>') + tuple(names.values()),
-        bos=bos,
-        eos=eos,
-        pad='<pad>',
-        add_bos_token=True,
-        **names,
-    )
-    tile, patch = 64, 8
-    hidden = _TEXT['hidden_size']
-    config = JanusConfig(
-        text_config=_llama_text_config(tokenizer),
-        vision_config=dict(
-            hidden_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            mlp_ratio=2,
-            image_size=tile,
-            patch_size=patch,
-            projection_dim=hidden,
-            depth=2,
-            num_image_tokens=(tile // patch) ** 2,
+    ),
+    'janus': _Family(
+        arch='Janus',
+        tokenizer=functools.partial(
+            _plain_tokenizer,
+            (_JANUS_BOS, _JANUS_EOS, '<|User|>', '<|Assistant|>', '<pad>'),
+            bos=_JANUS_BOS,
+            eos=_JANUS_EOS,
+            pad='<pad>',
+            add_bos_token=True,
+            image_token='<image_placeholder>',
+            boi_token='<begin_of_image>',
+            eoi_token='<end_of_image>',
         ),
-        # The image-generation half (a VQ-VAE) is required by the architecture; keep it minimal.
-        vq_config=dict(
-            embed_dim=8,
-            num_embeddings=64,
-            latent_channels=32,
-            base_channels=32,
-            channel_multiplier=[1, 1],
-            num_res_blocks=1,
-            num_patches=4,
-            projection_dim=hidden,
-            image_token_embed_dim=hidden,
+        text=_LLAMA_TEXT,
+        config=dict(
+            vision_config=dict(
+                hidden_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                mlp_ratio=2,
+                image_size=_TILE,
+                patch_size=_PATCH,
+                projection_dim=_TEXT['hidden_size'],
+                depth=2,
+                num_image_tokens=(_TILE // _PATCH) ** 2,
+            ),
+            # The image-generation half (a VQ-VAE) is required by the architecture; keep it minimal.
+            vq_config=dict(
+                embed_dim=8,
+                num_embeddings=64,
+                latent_channels=32,
+                base_channels=32,
+                channel_multiplier=[1, 1],
+                num_res_blocks=1,
+                num_patches=4,
+                projection_dim=_TEXT['hidden_size'],
+                image_token_embed_dim=_TEXT['hidden_size'],
+            ),
+            image_token_id=_Id('<image_placeholder>'),
         ),
-        image_token_id=tokenizer.convert_tokens_to_ids('<image_placeholder>'),
-    )
-    model = JanusForConditionalGeneration(config)
-    image_processor = JanusImageProcessor(
-        size={'height': tile, 'width': tile}, image_mean=[0.5] * 3, image_std=[0.5] * 3
-    )
-    processor = JanusProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        num_image_tokens=(tile // patch) ** 2,
-        use_default_system_prompt=False,
+        processors={'image_processor': ('JanusImageProcessor', dict(size=_TILE_SIZE, **_HALF_MEAN_STD))},
+        processor=dict(num_image_tokens=(_TILE // _PATCH) ** 2, use_default_system_prompt=False),
         chat_template=JANUS_CHAT_TEMPLATE,
-    )
-    return model, processor
-
-
-def _mrope_section(head_dim: int) -> list[int]:
-    """Split head_dim/2 rotary frequencies over (time, height, width) like Qwen's 16/24/24."""
-    half = head_dim // 2
-    t = half // 4
-    h = (half - t) // 2
-    return [t, h, half - t - h]
-
-
-_BUILDERS: dict[str, Callable] = {
-    'qwen2_5_vl': _build_qwen2_5_vl,
-    'qwen2_vl': _build_qwen2_vl,
-    'qwen3_vl': _build_qwen3_vl,
-    'smolvlm': _build_smolvlm,
-    'idefics3': _build_idefics3,
-    'llava_onevision': _build_llava_onevision,
-    'internvl': _build_internvl,
-    'gemma3': _build_gemma3,
-    'janus': _build_janus,
+    ),
 }
-
-FAMILIES: tuple[str, ...] = tuple(_BUILDERS)
+FAMILIES: tuple[str, ...] = tuple(_FAMILIES)
 
 # Qwen2.5-VL with one trait of other families, so that the code paths for it run in tests.
-_VARIANT_BUILDERS: dict[str, Callable] = {
-    'qwen2_5_vl_spaced_digits': lambda: _build_qwen2_5_vl(spaced_digits=True),
-    'qwen2_5_vl_no_system': lambda: _build_qwen2_5_vl(chat_template=QWEN_VL_NO_SYSTEM_CHAT_TEMPLATE),
+_VARIANTS: dict[str, _Family] = {
+    'qwen2_5_vl_spaced_digits': dataclasses.replace(
+        _QWEN2_5_VL, tokenizer=functools.partial(qwen_vl_tokenizer, spaced_digits=True)
+    ),
+    'qwen2_5_vl_no_system': dataclasses.replace(_QWEN2_5_VL, chat_template=QWEN_VL_NO_SYSTEM_CHAT_TEMPLATE),
 }
-VARIANTS: tuple[str, ...] = tuple(_VARIANT_BUILDERS)
+VARIANTS: tuple[str, ...] = tuple(_VARIANTS)
 
 
 # Tokens that end an assistant turn in some family; generation stops at any that the tokenizer has.
@@ -869,15 +766,16 @@ def build_tiny_model(family: str, path, seed: int = 0) -> pathlib.Path:
     The result loads with `AutoProcessor.from_pretrained(path)` and
     `AutoModelForImageTextToText.from_pretrained(path)`.  Deterministic given `seed`.
     """
-    builders = {**_BUILDERS, **_VARIANT_BUILDERS}
-    if family not in builders:
+    recipes = {**_FAMILIES, **_VARIANTS}
+    if family not in recipes:
         raise ValueError(f'unknown family {family!r}; choose one of {", ".join(FAMILIES + VARIANTS)}')
-    return _build_and_save(path, seed, builders[family])
+    return _build_and_save(recipes[family], path, seed)
 
 
-def _build_and_save(path, seed: int, build) -> pathlib.Path:
-    """Run ``build() -> (model, processor)`` under ``seed`` with transformers quiet, then save both
-    into ``path``."""
+def _build_and_save(family: _Family, path, seed: int, dtype=torch.float32) -> pathlib.Path:
+    """Build `family` (weights in `dtype`) under `seed` with transformers quiet, then save model and
+    processor into `path`."""
+    import transformers
     from transformers import logging as hf_logging
 
     path = pathlib.Path(path)
@@ -887,8 +785,26 @@ def _build_and_save(path, seed: int, build) -> pathlib.Path:
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model, processor = build()
-        _finish_generation_config(model, processor.tokenizer)
+            tokenizer = family.tokenizer()
+            text = {
+                **_TEXT,
+                'vocab_size': len(tokenizer),
+                'max_position_embeddings': 4096,
+                'pad_token_id': tokenizer.pad_token_id,
+                **_fill(family.text, tokenizer),
+            }
+            config = getattr(transformers, f'{family.arch}Config')(text_config=text, **_fill(family.config, tokenizer))
+            model = getattr(transformers, f'{family.arch}ForConditionalGeneration')(config).to(dtype)
+            processor = getattr(transformers, f'{family.arch}Processor')(
+                tokenizer=tokenizer,
+                **{
+                    key: getattr(transformers, cls)(**_fill(kwargs, tokenizer))
+                    for key, (cls, kwargs) in family.processors.items()
+                },
+                **_fill(family.processor, tokenizer),
+                chat_template=family.chat_template,
+            )
+        _finish_generation_config(model, tokenizer)
         model.eval()
         model.save_pretrained(path, safe_serialization=True)
         processor.save_pretrained(path)
@@ -977,72 +893,41 @@ def build_realistic_qwen2_5_vl(
     Image processor limits default to the real Qwen2.5-VL ones (min 56x56, max 12.8M pixels).
     Takes tens of seconds (tokenizer training dominates).
     """
-    from tokenizers import AddedToken
-    from transformers import (
-        Qwen2_5_VLConfig,
-        Qwen2_5_VLForConditionalGeneration,
-        Qwen2_5_VLProcessor,
-        Qwen2Tokenizer,
-        Qwen2VLImageProcessor,
-        Qwen2VLVideoProcessor,
-    )
-
-    specials = ('<|endoftext|>', '<|im_start|>', '<|im_end|>') + _QWEN_VISION_SPECIALS
-    vocab, merges = train_byte_level_bpe(vocab_size - len(specials))
-    tokenizer = Qwen2Tokenizer(
-        vocab=vocab,
-        merges=merges,
-        unk_token=None,
-        eos_token='<|im_end|>',
-        pad_token='<|endoftext|>',
-        model_max_length=32768,
-    )
-    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
-    tokenizer.add_special_tokens({'extra_special_tokens': list(specials[1:])})
-
+    trained = vocab_size - len(_QWEN_SPECIALS + _QWEN_VISION_SPECIALS)
     heads = max(1, text_hidden // 64)
-    head_dim = text_hidden // heads
-    vision_heads = max(1, vision_hidden // 64)
-    config = Qwen2_5_VLConfig(
-        text_config=dict(
+    pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels)
+    # The tiny Qwen2.5-VL recipe at another shape, with a trained tokenizer and real pixel limits.
+    family = dataclasses.replace(
+        _QWEN2_5_VL,
+        tokenizer=lambda: _qwen_tokenizer(_QWEN_VISION_SPECIALS, *train_byte_level_bpe(trained)),
+        text=dict(
+            _QWEN2_5_VL.text,
             hidden_size=text_hidden,
             intermediate_size=int(text_hidden * 2.6875) // 64 * 64,
             num_hidden_layers=text_layers,
             num_attention_heads=heads,
             num_key_value_heads=max(1, heads // 4),
-            vocab_size=len(tokenizer),
             max_position_embeddings=32768,
-            rope_parameters=dict(rope_type='default', rope_theta=1e6, mrope_section=_mrope_section(head_dim)),
-            bos_token_id=tokenizer.convert_tokens_to_ids('<|endoftext|>'),
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=tokenizer.pad_token_id,
+            rope_parameters=_mrope(text_hidden // heads),
         ),
-        vision_config=dict(
-            depth=vision_depth,
-            hidden_size=vision_hidden,
-            intermediate_size=vision_hidden * 27 // 10,
-            num_heads=vision_heads,
-            patch_size=14,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            window_size=112,
-            out_hidden_size=text_hidden,
-            fullatt_block_indexes=list(range(vision_depth // 4 - 1, vision_depth, max(1, vision_depth // 4))),
+        config=dict(
+            _QWEN2_5_VL.config,
+            vision_config=dict(
+                _QWEN2_5_VL.config['vision_config'],
+                depth=vision_depth,
+                hidden_size=vision_hidden,
+                intermediate_size=vision_hidden * 27 // 10,
+                num_heads=max(1, vision_hidden // 64),
+                out_hidden_size=text_hidden,
+                fullatt_block_indexes=list(range(vision_depth // 4 - 1, vision_depth, max(1, vision_depth // 4))),
+            ),
         ),
-        **_qwen_ids(tokenizer),
+        processors={
+            'image_processor': ('Qwen2VLImageProcessor', pixels),
+            'video_processor': ('Qwen2VLVideoProcessor', pixels),
+        },
     )
-
-    def build():
-        pixels = dict(min_pixels=min_pixels, max_pixels=max_pixels)
-        processor = Qwen2_5_VLProcessor(
-            image_processor=Qwen2VLImageProcessor(**pixels),
-            tokenizer=tokenizer,
-            video_processor=Qwen2VLVideoProcessor(**pixels),
-            chat_template=QWEN_VL_CHAT_TEMPLATE,
-        )
-        return Qwen2_5_VLForConditionalGeneration(config).to(dtype), processor
-
-    return _build_and_save(path, seed, build)
+    return _build_and_save(family, path, seed, dtype)
 
 
 def main(argv=None) -> int:
