@@ -25,9 +25,9 @@ from skimage.segmentation import felzenszwalb
 from pyiqa_llmiqa.bench.datasets import load_datasets
 from pyiqa_llmiqa.bench.manifest import write_manifest
 from pyiqa_llmiqa.bench.metrics import MetricSpec, metric_specs
+from pyiqa_llmiqa.bench.outputs import write_outputs as build
 from pyiqa_llmiqa.bench.processes import Processes
 from pyiqa_llmiqa.bench.runner import run
-from pyiqa_llmiqa.cli.commands.report import build
 from pyiqa_llmiqa.pyiqa_plugin import resolved_options
 from pyiqa_llmiqa.testing.browser import visit_page
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model

@@ -5,20 +5,50 @@ program (see ``pyiqa_llmiqa_autoload``); otherwise after ``import pyiqa_llmiqa``
 
     import pyiqa, pyiqa_llmiqa
     metric = pyiqa.create_metric('llmiqa_global', backbone='Qwen/Qwen2.5-VL-7B-Instruct')
+    scores, assessments = metric('photo.jpg', return_assessments=True)
 
-Importing this package imports neither pyiqa nor torch: the command line's help and its CSV
-commands start fast, and the arch module loads when a metric is built.
+Importing this package imports neither pyiqa nor torch: the public names below load on first use.
 """
 
-import sys
+import importlib
 
-import pyiqa_llmiqa_autoload
-from pyiqa_llmiqa.pyiqa_plugin import PRESETS, register, resolved_options
+from pyiqa_llmiqa.pyiqa_plugin import register_now_or_when_imported
 
 __version__ = '0.1.0'
-__all__ = ['PRESETS', 'register', 'resolved_options', '__version__']
 
-if 'pyiqa' in sys.modules:
-    register()
-else:
-    pyiqa_llmiqa_autoload.register_when_pyiqa_imported()
+# public name -> the module that defines it
+_EXPORTS = {
+    'LLMIQA': 'pyiqa_llmiqa.metric.llmiqa_arch',
+    'Assessment': 'pyiqa_llmiqa.metric.assessment',
+    'RegionScore': 'pyiqa_llmiqa.metric.assessment',
+    'LLMIQAOptions': 'pyiqa_llmiqa.config.options',
+    'resolve_options': 'pyiqa_llmiqa.config.options',
+    'PRESETS': 'pyiqa_llmiqa.config.presets',
+    'resolved_options': 'pyiqa_llmiqa.config.presets',
+    'register': 'pyiqa_llmiqa.pyiqa_plugin',
+    'LLMIQAError': 'pyiqa_llmiqa.errors',
+    'OptionError': 'pyiqa_llmiqa.errors',
+    'InputError': 'pyiqa_llmiqa.errors',
+    'ImageLoadError': 'pyiqa_llmiqa.errors',
+    'BackboneLoadError': 'pyiqa_llmiqa.errors',
+    'SegmenterLoadError': 'pyiqa_llmiqa.errors',
+    'CheckpointNotFoundError': 'pyiqa_llmiqa.errors',
+    'DeviceError': 'pyiqa_llmiqa.errors',
+    'HubUnreachableError': 'pyiqa_llmiqa.errors',
+}
+__all__ = ['__version__', *_EXPORTS]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
+
+
+register_now_or_when_imported()

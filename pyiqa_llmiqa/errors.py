@@ -30,3 +30,15 @@ class SegmenterLoadError(LLMIQAError, RuntimeError):
 
 class CheckpointNotFoundError(LLMIQAError, FileNotFoundError):
     """A SAM2 checkpoint is neither the local file named nor in reach on the hub; the message says how to get it."""
+
+
+class DeviceError(LLMIQAError, ValueError):
+    """A device torch does not know, or cannot use here; the message says what to pass instead."""
+
+
+class HubUnreachableError(LLMIQAError, RuntimeError):
+    """Files a metric needs are not in the cache and the hub cannot be reached; the message lists them."""
+
+
+class ScoresError(LLMIQAError, ValueError):
+    """Scores or human scores that cannot be correlated, quantized or plotted; the message says why."""

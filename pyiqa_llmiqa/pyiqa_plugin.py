@@ -1,88 +1,45 @@
-"""Adding the llmiqa presets to pyiqa: ``DEFAULT_CONFIGS`` entries and the arch in ``ARCH_REGISTRY``.
+"""Everything that touches pyiqa: the presets as ``DEFAULT_CONFIGS`` entries, the arch in
+``ARCH_REGISTRY``, and the two pyiqa internals the plugin wraps. Tested with pyiqa 0.1.16.
 
-``register()`` runs when pyiqa is imported (``pyiqa_llmiqa_autoload``), on ``import pyiqa_llmiqa``
-and from pyiqa's ``pyiqa.archs`` entry point. It may run any number of times, in any order, also
-after a module reload. The arch is registered lazily: torch and transformers load when a metric is
-built, not when pyiqa is imported.
+``register()`` runs when pyiqa is imported (the start-up hook in ``pyiqa_llmiqa_autoload``, which
+has to be importable without this package), on ``import pyiqa_llmiqa`` and from pyiqa's
+``pyiqa.archs`` entry point. It may run any number of times, in any order, also after a module
+reload. The arch is registered lazily: torch and transformers load when a metric is built.
+
+What the arch cannot do itself, because pyiqa keeps it from the arch, is done by wrapping
+``pyiqa.models.inference_model.InferenceModel`` (each wrap once, marked, and a no-op for every
+other metric):
+
+- ``__init__``: pyiqa passes its ``device`` argument to the model it wraps, not to the arch, and
+  builds the arch before moving it. The device is checked (a CUDA device torch cannot use), and a
+  7B backbone on a CPU is warned about, before the arch loads gigabytes of weights.
+- ``_to_batched_tensor``: pyiqa reads a path with ``imread2tensor`` (no EXIF orientation, Pillow's
+  traceback on a bad file) and asserts on tensors, so the arch never sees either. For llmiqa
+  metrics a path goes through ``load_image``, a PIL image through ``to_rgb``, and a tensor is
+  checked first and handed on in float32 (pyiqa's ``max < 1 + 1e-6`` fails on a half-precision 1.0).
 """
 
 import copy
-import difflib
+import functools
+import os
 import sys
 import warnings
-from typing import Any, Dict, List
+from typing import Any, Dict
+
+from pyiqa_llmiqa.config.options import OptionError, resolve_options
+from pyiqa_llmiqa.config.presets import PRESETS, preset_options, user_preset_options
+from pyiqa_llmiqa.config.user_presets import load_user_presets
 
 ARCH_NAME = 'LLMIQA'
 ARCH_PATH = 'pyiqa_llmiqa.metric.llmiqa_arch:LLMIQA'
 BAD_PRESET_ARCH = 'LLMIQABadUserPreset'  # a user preset with an error raises it when built
-
-# Each preset's metric_opts; everything not named here takes its default from LLMIQAOptions.
-PRESETS: Dict[str, Dict[str, Any]] = {
-    'llmiqa': {'mix_grained': True},
-    'llmiqa_global': {'mix_grained': False},
-    # the paper's main model, in the revision out when Dog-IQA appeared (2024-10) and the one
-    # verified here; its hub repository runs its own code, so the user must allow it
-    'llmiqa_owl3': {'mix_grained': True, 'backbone': 'mPLUG/mPLUG-Owl3-7B-240728'},
-    # the paper's Table 3 second model, in the transformers-native conversion
-    'llmiqa_janus': {'mix_grained': True, 'backbone': 'deepseek-community/Janus-Pro-7B'},
-    # for people without a GPU: a 256M-parameter backbone and the smallest SAM2.1; SmolVLM's processor
-    # would cut every crop into 13 tiles (832 image tokens), one 512 px view (64 tokens) is ~6x faster
-    'llmiqa_small': {
-        'mix_grained': True,
-        'backbone': 'HuggingFaceTB/SmolVLM-256M-Instruct',
-        'segmenter': 'facebook/sam2.1-hiera-tiny',
-        'processor_kwargs': {'do_image_splitting': False},
-    },
-}
-
-
-def user_preset_options(name: str) -> Dict[str, Any]:
-    """The options of the user's preset ``name`` (built-in base merged with its own), checked; an
-    ``OptionError`` naming the presets file and line otherwise."""
-    from pyiqa_llmiqa.config.options import OptionError, resolve_options
-    from pyiqa_llmiqa.config.user_presets import load_user_presets
-
-    entry = load_user_presets()[name]
-    if not isinstance(entry.options, dict):
-        raise entry.located(f'a preset is a mapping of options; got {entry.options!r}')
-    if entry.base not in PRESETS:
-        raise entry.located(f"'preset' must be one of {', '.join(PRESETS)}; got {entry.base!r}")
-    options = {**PRESETS[entry.base], **entry.options}
-    try:
-        resolve_options(options)
-    except OptionError as error:
-        raise entry.located(error) from None
-    return options
-
-
-def preset_names() -> List[str]:
-    """The built-in presets, then the user's (raises ``OptionError`` if the presets file is broken)."""
-    from pyiqa_llmiqa.config.user_presets import load_user_presets
-
-    return [*PRESETS, *(name for name in load_user_presets() if name not in PRESETS)]
-
-
-def preset_options(name: str) -> Dict[str, Any]:
-    """The options a preset sets (the user's entry of that name, else the built-in), before defaults."""
-    from pyiqa_llmiqa.config.options import OptionError
-    from pyiqa_llmiqa.config.user_presets import load_user_presets
-
-    users = load_user_presets()
-    if name in PRESETS and name not in users:
-        return PRESETS[name]
-    names = preset_names()
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f' (did you mean {close[0]!r}?)' if close else ''
-        raise OptionError(f'unknown llmiqa preset {name!r}{hint}; presets: {", ".join(names)}')
-    return user_preset_options(name)
+# InferenceModel's own keyword arguments: everything else it passes on to the arch.
+PYIQA_KWARGS = ('as_loss', 'loss_weight', 'loss_reduction', 'device', 'seed', 'check_input_range', 'metric_mode')
 
 
 def preset_config(name: str, builtin: bool = False) -> Dict[str, Any]:
     """The ``DEFAULT_CONFIGS`` entry of preset ``name``, with its fully resolved options (``builtin``:
     as shipped, whatever the user's file says)."""
-    from pyiqa_llmiqa.config.options import resolve_options
-
     options = resolve_options(PRESETS[name] if builtin else preset_options(name))
     return {
         'metric_opts': {'type': ARCH_NAME, **options.to_dict()},
@@ -92,17 +49,8 @@ def preset_config(name: str, builtin: bool = False) -> Dict[str, Any]:
     }
 
 
-def resolved_options(name: str, **overrides) -> Dict[str, Any]:
-    """The options a metric made by ``create_metric(name, **overrides)`` runs with."""
-    from pyiqa_llmiqa.config.options import resolve_options
-
-    return resolve_options(preset_options(name), **overrides).to_dict()
-
-
 def bad_user_preset(message: str, **_ignored):
     """The arch of a user preset with an error: building it raises the error (file and line)."""
-    from pyiqa_llmiqa.config.options import OptionError
-
     raise OptionError(message)
 
 
@@ -117,15 +65,12 @@ def _bad_preset_config(message: str) -> Dict[str, Any]:
 
 def _add_user_presets(configs) -> None:
     """The user's presets as pyiqa metrics; one with an error is listed and raises it when built."""
-    from pyiqa_llmiqa.config.options import OptionError
-    from pyiqa_llmiqa.config.user_presets import load_user_presets
-
     try:
-        names = list(load_user_presets())
+        entries = load_user_presets()
     except OptionError as error:  # the file as a whole is broken: nothing to list, pyiqa still works
         warnings.warn(f'llmiqa user presets not added: {error}', RuntimeWarning, stacklevel=3)
         return
-    for name in names:
+    for name, entry in entries.items():
         arch = configs.get(name, {}).get('metric_opts', {}).get('type')
         ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
         if name in configs and not ours:
@@ -134,19 +79,76 @@ def _add_user_presets(configs) -> None:
             )
             continue
         try:
+            user_preset_options(entry)
             configs[name] = preset_config(name)
         except OptionError as error:
             configs[name] = _bad_preset_config(str(error))
 
 
+def _is_llmiqa(metric_name) -> bool:
+    from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+    return DEFAULT_CONFIGS.get(metric_name, {}).get('metric_opts', {}).get('type') == ARCH_NAME
+
+
+def _check_device_first(original_init):
+    """``InferenceModel.__init__`` that checks the device of an llmiqa metric before the arch loads."""
+
+    @functools.wraps(original_init)
+    def __init__(self, metric_name, *args, **kwargs):
+        if _is_llmiqa(metric_name):
+            from pyiqa.default_model_configs import DEFAULT_CONFIGS
+
+            from pyiqa_llmiqa.metric.preflight import check_device_for
+
+            arch_options = {k: v for k, v in kwargs.items() if k not in PYIQA_KWARGS}
+            check_device_for(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
+        original_init(self, metric_name, *args, **kwargs)
+
+    __init__.llmiqa_wrapped = True
+    return __init__
+
+
+def _route_inputs(original):
+    """``InferenceModel._to_batched_tensor`` that sends an llmiqa metric's inputs through the package's
+    own loading and checks."""
+
+    @functools.wraps(original)
+    def _to_batched_tensor(self, img):
+        from pyiqa_llmiqa.metric.llmiqa_arch import LLMIQA
+
+        if isinstance(self.net, LLMIQA):
+            from PIL import Image
+
+            from pyiqa_llmiqa.inputs.images import check_tensor, load_image, to_batched_tensor
+
+            if isinstance(img, (str, os.PathLike)):
+                img = load_image(img)
+            if isinstance(img, Image.Image):
+                return to_batched_tensor(img)
+            check_tensor(img)
+            img = img.float()  # exact for float16 and bfloat16 values
+        return original(self, img)
+
+    _to_batched_tensor.llmiqa_wrapped = True
+    return _to_batched_tensor
+
+
+def wrap_pyiqa_internals() -> None:
+    """Wrap ``InferenceModel.__init__`` and ``_to_batched_tensor`` (see the module's docstring), once."""
+    from pyiqa.models.inference_model import InferenceModel
+
+    if not getattr(InferenceModel.__init__, 'llmiqa_wrapped', False):
+        InferenceModel.__init__ = _check_device_first(InferenceModel.__init__)
+    if not getattr(InferenceModel._to_batched_tensor, 'llmiqa_wrapped', False):
+        InferenceModel._to_batched_tensor = _route_inputs(InferenceModel._to_batched_tensor)
+
+
 def register() -> None:
-    """Add the presets to pyiqa's ``DEFAULT_CONFIGS`` and the arch to ``ARCH_REGISTRY``; route
-    llmiqa metrics' file inputs through ``load_image`` (``images.route_llmiqa_inputs``)."""
+    """Add the presets to pyiqa's ``DEFAULT_CONFIGS``, the arch to ``ARCH_REGISTRY``, and wrap pyiqa's
+    internals (see the module's docstring)."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
-
-    from pyiqa_llmiqa.inputs.images import route_llmiqa_inputs
-    from pyiqa_llmiqa.metric.preflight import check_before_building
 
     arch_module = sys.modules.get(ARCH_PATH.split(':')[0])
     if arch_module is not None:  # already imported (or reloaded): register that class
@@ -154,8 +156,17 @@ def register() -> None:
     else:
         ARCH_REGISTRY.register_lazy(ARCH_NAME, ARCH_PATH, override=True)
     ARCH_REGISTRY.register(bad_user_preset, name=BAD_PRESET_ARCH, override=True)
-    route_llmiqa_inputs()  # llmiqa metrics read files with load_image (EXIF, clear errors)
-    check_before_building()  # device, memory on a CPU and downloads are checked before loading
+    wrap_pyiqa_internals()
     for name in PRESETS:
         DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name, builtin=True))
     _add_user_presets(DEFAULT_CONFIGS)  # the user's presets, and their changes to the built-in ones
+
+
+def register_now_or_when_imported() -> None:
+    """Register now if pyiqa is imported, else right after it is (``import pyiqa_llmiqa`` does this)."""
+    if 'pyiqa' in sys.modules:
+        register()
+    else:
+        import pyiqa_llmiqa_autoload
+
+        pyiqa_llmiqa_autoload.register_when_pyiqa_imported()

@@ -33,18 +33,18 @@ def answers(metric, monkeypatch):
     net = metric.net
 
     def next_token_logits(batch, prompt):
-        logits = torch.full((len(batch), len(net.backbone.tokenizer)), -5.0)
+        logits = torch.full((len(batch), len(net.engine.tokenizer)), -5.0)
         for row, image in enumerate(batch):
             seen.append(image.size)
             red = np.asarray(image)[..., 0].mean()
             if red > 200:
                 logits[row, 0] = 10.0  # token 0 is no level
-                logits[row, net.level_ids[4][0]] = 5.0
+                logits[row, net.engine.level_ids[4][0]] = 5.0
             else:
-                logits[row, net.level_ids[1 if red < 50 else 3][0]] = 5.0
+                logits[row, net.engine.level_ids[1 if red < 50 else 3][0]] = 5.0
         return logits
 
-    monkeypatch.setattr(net.backbone, 'next_token_logits', next_token_logits)
+    monkeypatch.setattr(net.engine, 'next_token_logits', next_token_logits)
     monkeypatch.setattr(net, 'fallback_count', 0)
     return seen
 

@@ -79,17 +79,17 @@ def test_spaced_digit_tokens_add_to_their_level(spaced, picture, monkeypatch):
         'llmiqa_global', backbone=spaced, device='cpu', score_mode='expectation', share_prefix=False
     )
     prompt = f'<|im_start|>system\n{STANDARD.system_prompt}<|im_end|>\n{USER_TURN}{STANDARD.question}{ANSWER}'
-    assert metric.net.prompt == prompt
+    assert metric.net.engine.prompt == prompt
     logits, tokenizer = _direct_logits(spaced, prompt, picture)
     added = tokenizer.get_added_vocab()
     vocab = tokenizer.get_vocab()
     # each level's probability: both its tokens, "d" and " d", together
     mass = torch.stack([logits[vocab[str(d)]].exp() + logits[added[f' {d}']].exp() for d in range(1, 8)])
     expected = ((mass / mass.sum()) * torch.arange(1, 8)).sum().item()
-    assert metric.net.level_ids == [[vocab[str(d)], added[f' {d}']] for d in range(1, 8)]
+    assert metric.net.engine.level_ids == [[vocab[str(d)], added[f' {d}']] for d in range(1, 8)]
 
     def no_generate(*args, **kwargs):
         raise AssertionError('a score is read from one forward pass, never generate()')
 
-    monkeypatch.setattr(type(metric.net.backbone.model), 'generate', no_generate)
+    monkeypatch.setattr(type(metric.net.engine.model), 'generate', no_generate)
     assert metric.net.assess([picture])[0].score == pytest.approx(expected, abs=1e-4)

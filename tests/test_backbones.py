@@ -37,7 +37,7 @@ def test_family_scores_in_both_modes(family, family_folders, crops):
     expected = expectation.net(crops)
     assert ((expected >= 1) & (expected <= 7)).all()
     # the standard reaches the model: as the system message, or at the start of the user turn
-    assert 'The quality standard is listed as follows: 7: Perfect, 6: Excellent' in greedy.net.prompt
+    assert 'The quality standard is listed as follows: 7: Perfect, 6: Excellent' in greedy.net.engine.prompt
     # batching does not change a score
     alone = torch.cat([expectation.net([crop]) for crop in crops])
     assert torch.allclose(expected, alone, atol=1e-4)
@@ -45,10 +45,10 @@ def test_family_scores_in_both_modes(family, family_folders, crops):
 
 @pytest.mark.parametrize('family', FAMILIES)
 def test_shared_prefix_equals_the_plain_forward(family, family_folders, crops):
-    fast = _metric(family_folders[family], batch_size=3).net.backbone
-    plain = _metric(family_folders[family], batch_size=3, share_prefix=False).net.backbone
+    fast = _metric(family_folders[family], batch_size=3).net.engine
+    plain = _metric(family_folders[family], batch_size=3, share_prefix=False).net.engine
     assert fast.shared_prefix is not None and plain.shared_prefix is None
-    prompt = _metric(family_folders[family]).net.prompt
+    prompt = _metric(family_folders[family]).net.engine.prompt
     fast_logits = run_in_batches(lambda batch: fast.next_token_logits(batch, prompt), crops, 3)
     plain_logits = run_in_batches(lambda batch: plain.next_token_logits(batch, prompt), crops, 3)
     scale = plain_logits.abs().max()
@@ -59,14 +59,14 @@ def test_shared_prefix_equals_the_plain_forward(family, family_folders, crops):
 
 def test_a_template_that_writes_bos_gets_only_one(family_folders, crops):
     net = _metric(family_folders['gemma3']).net
-    ids = net.backbone.encode(crops[:1], net.prompt)['input_ids'][0].tolist()
-    bos = net.backbone.tokenizer.bos_token_id
+    ids = net.engine.encode(crops[:1], net.engine.prompt)['input_ids'][0].tolist()
+    bos = net.engine.tokenizer.bos_token_id
     assert ids[0] == bos and ids.count(bos) == 1
 
 
 @pytest.mark.parametrize('family', ['smolvlm', 'idefics3', 'janus'])
 def test_answer_follows_the_space_the_model_would_write(family, family_folders):
-    prompt = _metric(family_folders[family]).net.prompt
+    prompt = _metric(family_folders[family]).net.engine.prompt
     assert prompt.endswith(': ')  # "Assistant: ", "<|Assistant|>: "
 
 
@@ -108,12 +108,12 @@ def test_model_kwargs_reach_from_pretrained(monkeypatch, family_folders):
 
 def test_a_placed_model_is_left_where_it_is(family_folders):
     net = _metric(family_folders['qwen2_5_vl'], model_kwargs={'device_map': 'cpu'}).net
-    assert 'model' not in dict(net.backbone.named_children())  # .to() would undo the placement
+    assert 'model' not in dict(net.engine.named_children())  # .to() would undo the placement
     assert net([Image.new('RGB', (32, 32))]).shape == (1,)
 
 
 def test_dtype_option(family_folders):
     net = _metric(family_folders['qwen2_5_vl'], dtype='bfloat16').net
-    assert net.backbone.model.dtype == torch.bfloat16
+    assert net.engine.model.dtype == torch.bfloat16
     assert net([Image.new('RGB', (40, 30), (80, 90, 100))]).shape == (1,)
     assert backbone_module.resolve_dtype('float16') == torch.float16

@@ -97,7 +97,7 @@ def test_other_pyiqa_metrics_read_files_as_before(data_root):
 
     pyiqa_llmiqa.register()
     pyiqa_llmiqa.register()
-    assert not hasattr(InferenceModel._to_batched_tensor.__wrapped__, 'llmiqa_inputs')  # wrapped once
+    assert not hasattr(InferenceModel._to_batched_tensor.__wrapped__, 'llmiqa_wrapped')  # wrapped once
     path = str(data_root / 'corpus' / 'exif_rotated.jpg')
     piqe = pyiqa.create_metric('piqe', device='cpu')
     assert torch.equal(piqe._to_batched_tensor(path), imread2tensor(path, rgb=True).unsqueeze(0))

@@ -75,7 +75,7 @@ def test_metric_scores_survive_out_of_memory_unchanged(digit_backbone, images, m
     )
     net = metric.net
     unsplit = net(images)
-    next_token_logits = net.backbone.next_token_logits
+    next_token_logits = net.engine.next_token_logits
     sizes = []
 
     def oom_above_one(batch, prompt):
@@ -84,7 +84,7 @@ def test_metric_scores_survive_out_of_memory_unchanged(digit_backbone, images, m
             raise torch.OutOfMemoryError('CUDA out of memory')
         return next_token_logits(batch, prompt)
 
-    monkeypatch.setattr(net.backbone, 'next_token_logits', oom_above_one)
+    monkeypatch.setattr(net.engine, 'next_token_logits', oom_above_one)
     with pytest.warns(RuntimeWarning):
         split = net(images)
     assert sizes == [4, 2, 1, 1, 1, 1]

@@ -9,7 +9,7 @@ import torchvision.transforms.functional as TF
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
-from pyiqa_llmiqa.scoring.reading import LevelTokenError
+from pyiqa_llmiqa.engines.level_tokens import LevelTokenError
 
 
 def _metric(backbone, **options):
@@ -65,7 +65,7 @@ def test_greedy_equals_generate(greedy, digit_backbone, images):
     processor = AutoProcessor.from_pretrained(digit_backbone)
     model = AutoModelForImageTextToText.from_pretrained(digit_backbone).eval()
     for image in images:
-        inputs = processor(text=[greedy.net.prompt], images=[[image]], return_tensors='pt')
+        inputs = processor(text=[greedy.net.engine.prompt], images=[[image]], return_tensors='pt')
         answer = model.generate(**inputs, max_new_tokens=1, do_sample=False)[0, -1]
         text = processor.tokenizer.decode([answer])
         assert text.strip() in {str(k) for k in range(1, 8)}, text
@@ -74,14 +74,14 @@ def test_greedy_equals_generate(greedy, digit_backbone, images):
 
 def test_non_level_answers_fall_back_and_are_counted(tiny_backbone, images):
     metric = _metric(tiny_backbone)
-    scores = metric.net(images)
+    scores, assessments = metric.net(images, return_assessments=True)
     assert metric.net.fallback_count == len(images)  # this random model never answers a digit
-    assert [a.fallbacks for a in metric.net.last_assessments] == [1, 1, 1, 1]
+    assert [a.fallbacks for a in assessments] == [1, 1, 1, 1]
     assert all(float(s).is_integer() and 1 <= s <= 7 for s in scores)
 
 
 def test_prompt_uses_the_models_chat_template(greedy):
-    prompt = greedy.net.prompt
+    prompt = greedy.net.engine.prompt
     assert prompt.startswith('<|im_start|>system\nYou are a helpful assistant to help me evaluate')
     assert '<|vision_start|><|image_pad|><|vision_end|>please evaluate the quality' in prompt
     assert prompt.endswith('<|im_start|>assistant\n')

@@ -13,10 +13,10 @@ from pyiqa_llmiqa.errors import InputError
 from pyiqa_llmiqa.inputs.images import (
     check_tensor,
     load_image,
-    route_llmiqa_inputs,
     tensor_to_images,
     to_batched_tensor,
 )
+from pyiqa_llmiqa.pyiqa_plugin import wrap_pyiqa_internals as route_llmiqa_inputs
 
 SHAPE_MESSAGE = 'expected a float tensor of shape (N, 3, H, W) or (N, 1, H, W); got '
 

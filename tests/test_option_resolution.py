@@ -16,7 +16,7 @@ import pyiqa_llmiqa
 from pyiqa_llmiqa.bench.metrics import metric_specs
 from pyiqa_llmiqa.common.atomic_write import atomic_write
 from pyiqa_llmiqa.config.options import mask_generator_settings, resolve_options
-from pyiqa_llmiqa.engines.base import Backbone
+from pyiqa_llmiqa.engines.base import Engine
 from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError
 from pyiqa_llmiqa.errors import (
     BackboneLoadError,
@@ -127,7 +127,7 @@ def test_a_built_metric_runs_sam2_with_the_settings_its_options_show(digit_backb
     assert metric.net.segmenter.generator_kwargs == expected
     assert metric.net.segmenter.settings['mask_generator'] == expected  # the mask-cache key
     assert metric.net.segmenter.generator.points_per_batch == 128
-    assert isinstance(metric.net.backbone, Backbone)
+    assert isinstance(metric.net.engine, Engine)
 
 
 @pytest.mark.parametrize(

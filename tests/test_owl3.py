@@ -25,8 +25,8 @@ from pyiqa_llmiqa.config.options import is_owl3
 from pyiqa_llmiqa.config.standards import build_standard
 from pyiqa_llmiqa.engines import owl3_loading
 from pyiqa_llmiqa.engines.batching import run_in_batches
-from pyiqa_llmiqa.engines.owl3 import Owl3Backbone
-from pyiqa_llmiqa.engines.transformers_engine import MLLMBackbone
+from pyiqa_llmiqa.engines.owl3 import Owl3Engine
+from pyiqa_llmiqa.engines.transformers_engine import TransformersEngine
 from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.testing.tiny_models import byte_level_vocab
 
@@ -164,9 +164,9 @@ def test_dispatch_by_name_and_by_config(tmp_path):
 def test_the_metric_builds_the_owl3_backbone(monkeypatch, tiny_backbone):
     monkeypatch.setattr(owl3_loading, 'load_owl3', stand_in_loader('240728'))
     owl = pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu')
-    assert isinstance(owl.net.backbone, Owl3Backbone)
+    assert isinstance(owl.net.engine, Owl3Engine)
     other = pyiqa.create_metric('llmiqa_global', backbone=tiny_backbone, device='cpu')
-    assert isinstance(other.net.backbone, MLLMBackbone)
+    assert isinstance(other.net.engine, TransformersEngine)
 
 
 @pytest.mark.parametrize('offset_form', ['240728', '241101'])
@@ -175,7 +175,7 @@ def test_prompt_messages_and_logits_at_the_answer_position(monkeypatch, images, 
     metric = pyiqa.create_metric(
         'llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu', score_mode='expectation'
     )
-    backbone, prompt = metric.net.backbone, metric.net.prompt
+    backbone, prompt = metric.net.engine, metric.net.engine.prompt
     standard = build_standard('word', 7)
     expected = [
         {'role': 'system', 'content': standard.system_prompt},
@@ -203,7 +203,7 @@ def test_processor_kwargs_reach_the_processor(monkeypatch, images):
     net = pyiqa.create_metric(
         'llmiqa_owl3', trust_remote_code=True, mix_grained=False, device='cpu', processor_kwargs={'cut_enable': False}
     ).net
-    input_ids, pixel_values, _, _ = net.backbone.encode(images, net.prompt)
+    input_ids, pixel_values, _, _ = net.engine.encode(images, net.engine.prompt)
     assert len(pixel_values) == len(images)  # one tile each
 
 

@@ -73,7 +73,7 @@ def test_missing_downloads_name_each_file_with_its_size(monkeypatch):
 
 def test_cuda_without_cuda_fails_before_loading(monkeypatch, tiny_backbone):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(llmiqa_arch, 'load_backbone', lambda *a, **k: pytest.fail('loaded the backbone'))
+    monkeypatch.setattr(llmiqa_arch, 'load_engine', lambda *a, **k: pytest.fail('loaded the backbone'))
     with pytest.raises(ValueError, match="device 'cuda' was asked for, but torch .* sees no CUDA GPU"):
         pyiqa.create_metric('llmiqa_global', backbone=tiny_backbone, device='cuda')
 

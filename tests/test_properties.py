@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pyiqa_llmiqa.cli.metric_args import parse_assignments
 from pyiqa_llmiqa.config.options import OPTION_NAMES, OPTION_TYPES, PAPER_MASK_GENERATOR, resolve_options
+from pyiqa_llmiqa.engines.level_tokens import answers_from_logits
 from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.scoring.fusion import fuse, local_score
 from pyiqa_llmiqa.scoring.reading import read_levels
@@ -178,7 +179,7 @@ def readings(draw):
 @given(reading=readings(), mode=st.sampled_from(['greedy', 'expectation']))
 def test_scores_lie_in_one_to_k(reading, mode):
     logits, level_ids = reading
-    result = read_levels(logits, level_ids, mode).scores
+    result = read_levels(answers_from_logits(logits, level_ids), mode).scores
     assert ((result >= 1) & (result <= len(level_ids))).all()
     if mode == 'greedy':
         assert all(float(s).is_integer() for s in result)
@@ -191,7 +192,7 @@ def test_greedy_is_the_argmax_when_the_argmax_is_a_level_token(reading, data):
     level = data.draw(st.integers(1, len(level_ids)))
     token = data.draw(st.sampled_from(level_ids[level - 1]))
     logits[:, token] = logits.max() + 1.0
-    result = read_levels(logits, level_ids, 'greedy')
+    result = read_levels(answers_from_logits(logits, level_ids), 'greedy')
     assert result.scores.tolist() == [float(level)] * len(logits) and not result.fallback.any()
 
 
@@ -200,7 +201,7 @@ def test_greedy_is_the_argmax_when_the_argmax_is_a_level_token(reading, data):
 def test_greedy_falls_back_only_when_the_argmax_is_not_a_level(reading):
     logits, level_ids = reading
     level_tokens = {t for variants in level_ids for t in variants}
-    result = read_levels(logits, level_ids, 'greedy')
+    result = read_levels(answers_from_logits(logits, level_ids), 'greedy')
     expected = [int(top) not in level_tokens for top in logits.argmax(dim=-1)]
     assert result.fallback.tolist() == expected
 
@@ -212,6 +213,6 @@ def test_expectation_rises_as_logits_shift_toward_higher_levels(reading, shift):
     shifted = logits.clone()
     for level, variants in enumerate(level_ids, start=1):
         shifted[:, variants] += shift * level  # higher levels gain more
-    before = read_levels(logits, level_ids, 'expectation').scores
-    after = read_levels(shifted, level_ids, 'expectation').scores
+    before = read_levels(answers_from_logits(logits, level_ids), 'expectation').scores
+    after = read_levels(answers_from_logits(shifted, level_ids), 'expectation').scores
     assert (after >= before - 1e-5).all()

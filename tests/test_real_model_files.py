@@ -19,7 +19,7 @@ from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa.engines.batching import run_in_batches
-from pyiqa_llmiqa.scoring.reading import level_token_ids
+from pyiqa_llmiqa.engines.level_tokens import level_token_ids
 from pyiqa_llmiqa.testing.real_config_models import (
     REAL_FAMILIES,
     build_real_config_model,
@@ -102,7 +102,7 @@ def test_default_model_prompt_is_qwen_official_format(folders):
         '<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>' + QUESTION_7 + '<|im_end|>\n'
         '<|im_start|>assistant\n'
     )
-    assert _metric(folders['qwen2_5_vl']).net.prompt == expected
+    assert _metric(folders['qwen2_5_vl']).net.engine.prompt == expected
 
 
 def test_smolvlm_prompt_is_its_real_template_then_the_space_it_writes(folders):
@@ -119,9 +119,9 @@ def test_smolvlm_prompt_is_its_real_template_then_the_space_it_writes(folders):
     tokenizer = json.loads((pathlib.Path(folders['smolvlm']) / 'tokenizer.json').read_text())
     assert {'type': 'Digits', 'individual_digits': True} in tokenizer['pre_tokenizer']['pretokenizers']
     net = _metric(folders['smolvlm']).net
-    assert net.prompt == official + ' '
+    assert net.engine.prompt == official + ' '
     # the template writes <|im_start|>, its bos token, itself: the processor must not add another
-    ids = net.backbone.encode([Image.new('RGB', (32, 24))], net.prompt)['input_ids'][0].tolist()
+    ids = net.engine.encode([Image.new('RGB', (32, 24))], net.engine.prompt)['input_ids'][0].tolist()
     bos = _vocabulary(folders['smolvlm'])['<|im_start|>']
     assert ids[0] == bos and ids.count(bos) == 1
 
@@ -132,7 +132,7 @@ def test_qwen_template_puts_the_standard_where_the_default_system_prompt_was(fol
     user = {'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': QUESTION_7}]}
     plain = jinja2.Environment().from_string(template).render(messages=[user], add_generation_prompt=True)
     assert plain.startswith('<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n')
-    prompt = _metric(folders['qwen2_5_vl']).net.prompt
+    prompt = _metric(folders['qwen2_5_vl']).net.engine.prompt
     assert 'You are a helpful assistant.<|im_end|>' not in prompt
     assert prompt.endswith(plain[plain.index('<|im_start|>user') :])
 
@@ -149,7 +149,7 @@ def test_level_tokens_are_the_vocabulary_digits(family, levels, folders):
     # Both pre-tokenizers split a digit off what precedes it (Qwen: a regex with \p{N} alone;
     # SmolVLM: Digits(individual_digits)), so " 7" is never one token and only "7" counts.
     expected = [[vocab[str(level)]] for level in range(1, levels + 1)]
-    tokenizer = _metric(folders[family]).net.backbone.tokenizer
+    tokenizer = _metric(folders[family]).net.engine.tokenizer
     assert level_token_ids(tokenizer, levels) == expected
     assert tokenizer.encode(' 7', add_special_tokens=False) == [vocab['Ġ'], vocab['7']]
 
@@ -178,8 +178,8 @@ def test_greedy_reading_is_what_generate_writes(family, folders, crops):
     vocab = _vocabulary(folders[family])
     level_of = {vocab[str(level)]: level for level in range(1, 8)}
     for crop, score in zip(crops, scores):
-        inputs = net.backbone.encode([crop], net.prompt)
-        written = net.backbone.model.generate(**inputs, max_new_tokens=1, do_sample=False)[0, -1].item()
+        inputs = net.engine.encode([crop], net.engine.prompt)
+        written = net.engine.model.generate(**inputs, max_new_tokens=1, do_sample=False)[0, -1].item()
         assert written in level_of, 'the random model should answer a digit here (digit_answers)'
         assert score == level_of[written]
 
@@ -230,7 +230,7 @@ def test_the_readme_counts_for_qwen(files):
 @pytest.mark.parametrize('family, count', [('qwen2_5_vl', _qwen_image_tokens), ('smolvlm', _smolvlm_image_tokens)])
 @pytest.mark.parametrize('size', [(1024, 768), (512, 384)])
 def test_image_token_count_follows_the_real_processor_settings(family, count, size, folders):
-    backbone = _metric(folders[family]).net.backbone
+    backbone = _metric(folders[family]).net.engine
     inputs = backbone.processor(
         text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
         images=[[Image.new('RGB', size, (90, 100, 110))]],
@@ -241,7 +241,7 @@ def test_image_token_count_follows_the_real_processor_settings(family, count, si
 
 
 def test_max_pixels_bounds_the_qwen_image_tokens(folders):
-    backbone = _metric(folders['qwen2_5_vl'], processor_kwargs={'max_pixels': 256 * 28 * 28}).net.backbone
+    backbone = _metric(folders['qwen2_5_vl'], processor_kwargs={'max_pixels': 256 * 28 * 28}).net.engine
     inputs = backbone.processor(
         text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
         images=[[Image.new('RGB', (1024, 768))]],
@@ -269,10 +269,10 @@ def test_scores_in_both_modes_and_batches_change_nothing(family, folders, crops)
 @pytest.mark.parametrize('family', REAL_FAMILIES)
 def test_shared_prefix_equals_the_plain_forward(family, folders, crops):
     fast = _metric(folders[family], batch_size=3).net
-    plain = _metric(folders[family], batch_size=3, share_prefix=False).net.backbone
-    assert fast.backbone.shared_prefix is not None and plain.shared_prefix is None
-    fast_logits = run_in_batches(lambda batch: fast.backbone.next_token_logits(batch, fast.prompt), crops, 3)
-    plain_logits = run_in_batches(lambda batch: plain.next_token_logits(batch, fast.prompt), crops, 3)
+    plain = _metric(folders[family], batch_size=3, share_prefix=False).net.engine
+    assert fast.engine.shared_prefix is not None and plain.shared_prefix is None
+    fast_logits = run_in_batches(lambda batch: fast.engine.next_token_logits(batch, fast.engine.prompt), crops, 3)
+    plain_logits = run_in_batches(lambda batch: plain.next_token_logits(batch, fast.engine.prompt), crops, 3)
     assert torch.allclose(fast_logits, plain_logits, atol=1e-5 * max(1.0, float(plain_logits.abs().max())))
 
 
@@ -294,7 +294,7 @@ def test_the_cpu_preset_shows_smolvlm_one_view_of_64_tokens(folders):
     expected = patches // config['scale_factor'] ** 2
     backbone = pyiqa.create_metric(
         'llmiqa_small', backbone=folders['smolvlm'], device='cpu', segmenter=lambda _: []
-    ).net.backbone
+    ).net.engine
     inputs = backbone.processor(
         text=[backbone.render_prompt(WORD_7_STANDARD, QUESTION_7)],
         images=[[Image.new('RGB', (1024, 768))]],

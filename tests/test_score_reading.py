@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from pyiqa_llmiqa.scoring.reading import LevelTokenError, level_token_ids, read_levels
+from pyiqa_llmiqa.engines.level_tokens import LevelTokenError, answers_from_logits, level_token_ids
+from pyiqa_llmiqa.scoring.reading import read_levels
 from pyiqa_llmiqa.testing.tiny_models import qwen_vl_tokenizer
 
 LEVEL_IDS = [[10], [11], [12, 20]]  # level 3 is spelled by two tokens
@@ -19,17 +20,17 @@ def _logits(**values):
 
 
 def test_greedy_reads_the_top_token():
-    reading = read_levels(_logits(t11=5.0, t12=4.0), LEVEL_IDS, 'greedy')
+    reading = read_levels(answers_from_logits(_logits(t11=5.0, t12=4.0), LEVEL_IDS), 'greedy')
     assert reading.scores.tolist() == [2.0] and reading.fallback.tolist() == [False]
 
 
 def test_greedy_reads_a_second_spelling_of_a_level():
-    reading = read_levels(_logits(t20=5.0, t10=4.0), LEVEL_IDS, 'greedy')
+    reading = read_levels(answers_from_logits(_logits(t20=5.0, t10=4.0), LEVEL_IDS), 'greedy')
     assert reading.scores.tolist() == [3.0]
 
 
 def test_greedy_falls_back_to_the_likeliest_level_and_says_so():
-    reading = read_levels(_logits(t3=9.0, t10=1.0, t11=2.0), LEVEL_IDS, 'greedy')
+    reading = read_levels(answers_from_logits(_logits(t3=9.0, t10=1.0, t11=2.0), LEVEL_IDS), 'greedy')
     assert reading.scores.tolist() == [2.0] and reading.fallback.tolist() == [True]
 
 
@@ -37,7 +38,7 @@ def test_expectation_is_the_softmax_weighted_level():
     logits = _logits(t10=1.0, t11=2.0, t12=0.5, t20=0.5)
     level_logits = torch.tensor([1.0, 2.0, torch.logsumexp(torch.tensor([0.5, 0.5]), 0).item()])
     expected = (level_logits.softmax(0) * torch.tensor([1.0, 2.0, 3.0])).sum()
-    reading = read_levels(logits, LEVEL_IDS, 'expectation')
+    reading = read_levels(answers_from_logits(logits, LEVEL_IDS), 'expectation')
     assert reading.scores.item() == pytest.approx(expected.item(), abs=1e-6)
     assert reading.fallback.tolist() == [False]
 
@@ -77,7 +78,7 @@ def test_greedy_and_likeliest_level_differ_when_a_level_has_two_spellings():
     # has probability mass e^4.7 * 2 = e^(4.7 + ln 2) = e^5.39 > e^5.0. Greedy decoding writes "1";
     # the likeliest level is 3. The rules disagree although no logit leads by ln 2.
     logits = _logits(t10=5.0, t12=4.7, t20=4.7)
-    greedy = read_levels(logits, LEVEL_IDS, 'greedy')
+    greedy = read_levels(answers_from_logits(logits, LEVEL_IDS), 'greedy')
     assert greedy.scores.tolist() == [1.0] and greedy.fallback.tolist() == [False]
     # probabilities over the levels by hand: level logits 5.0, -10, 4.7 + ln 2
     masses = [math.exp(5.0), math.exp(-10.0), 2 * math.exp(4.7)]
@@ -87,13 +88,13 @@ def test_greedy_and_likeliest_level_differ_when_a_level_has_two_spellings():
 
 def test_greedy_fallback_takes_the_likeliest_level_summed_over_spellings():
     # The top token (t3) is no level; level 1 has 5.0, level 3 has 4.7 twice: the likeliest is 3.
-    reading = read_levels(_logits(t3=9.0, t10=5.0, t12=4.7, t20=4.7), LEVEL_IDS, 'greedy')
+    reading = read_levels(answers_from_logits(_logits(t3=9.0, t10=5.0, t12=4.7, t20=4.7), LEVEL_IDS), 'greedy')
     assert reading.scores.tolist() == [3.0] and reading.fallback.tolist() == [True]
 
 
 def test_each_row_is_read_on_its_own():
     logits = torch.cat([_logits(t11=5.0), _logits(t3=9.0, t12=1.0), _logits(t10=3.0)])
-    reading = read_levels(logits, LEVEL_IDS, 'greedy')
+    reading = read_levels(answers_from_logits(logits, LEVEL_IDS), 'greedy')
     assert reading.scores.tolist() == [2.0, 3.0, 1.0]
     assert reading.fallback.tolist() == [False, True, False]
     assert reading.scores.dtype == torch.float32
@@ -102,20 +103,20 @@ def test_each_row_is_read_on_its_own():
 def test_expectation_by_hand_and_never_a_fallback():
     # level logits 0, 0, ln 2: probabilities 1/4, 1/4, 1/2; expectation 1/4 + 2/4 + 3/2 = 2.25
     logits = _logits(t10=0.0, t11=0.0, t12=0.0, t20=0.0, t5=50.0)
-    reading = read_levels(logits, LEVEL_IDS, 'expectation')
+    reading = read_levels(answers_from_logits(logits, LEVEL_IDS), 'expectation')
     assert reading.scores.item() == pytest.approx(2.25, abs=1e-6)
     assert reading.probabilities[0].tolist() == pytest.approx([0.25, 0.25, 0.5], abs=1e-6)
     assert reading.fallback.tolist() == [False] and reading.fallback.dtype == torch.bool
 
 
 def test_half_precision_logits_are_read_in_float():
-    reading = read_levels(_logits(t10=1.0, t11=1.0).half(), LEVEL_IDS[:2], 'expectation')
+    reading = read_levels(answers_from_logits(_logits(t10=1.0, t11=1.0).half(), LEVEL_IDS[:2]), 'expectation')
     assert reading.scores.dtype == torch.float32 and reading.scores.item() == pytest.approx(1.5)
 
 
 def test_an_unknown_mode_is_named():
     with pytest.raises(ValueError, match="^score mode must be 'greedy' or 'expectation'; got 'mean'$"):
-        read_levels(_logits(t10=1.0), LEVEL_IDS, 'mean')
+        read_levels(answers_from_logits(_logits(t10=1.0), LEVEL_IDS), 'mean')
 
 
 def test_the_splitting_tokenizer_is_named_in_the_error():
@@ -179,7 +180,7 @@ def test_the_reading_stays_on_the_device_of_the_logits():
     # too (the meta device stands in for a GPU: mixing it with CPU tensors raises as CUDA would)
     logits = torch.zeros(2, 32, device='meta')
     for mode in ('expectation', 'greedy'):
-        reading = read_levels(logits, LEVEL_IDS, mode)
+        reading = read_levels(answers_from_logits(logits, LEVEL_IDS), mode)
         assert reading.scores.device.type == 'meta' and reading.fallback.device.type == 'meta'
         assert reading.scores.shape == (2,) and reading.probabilities.shape == (2, 3)
 

@@ -25,6 +25,8 @@ from typing import Dict, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
+from pyiqa_llmiqa.errors import ScoresError
+
 __all__ = ['RULES', 'DEFAULT_LEVELS', 'quantize', 'ceiling', 'ceiling_table', 'ceiling_figure', 'plot_ceiling']
 
 RULES = ('equal_width', 'minmax_round')
@@ -33,15 +35,15 @@ DEFAULT_LEVELS = (3, 5, 7, 9)
 
 def _check_levels(levels) -> int:
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)):
-        raise ValueError(f'levels must be an integer K >= 2, got {levels!r}')
+        raise ScoresError(f'levels must be an integer K >= 2, got {levels!r}')
     if levels < 2:
-        raise ValueError(f'levels must be at least 2, got {levels}')
+        raise ScoresError(f'levels must be at least 2, got {levels}')
     return int(levels)
 
 
 def _check_rule(rule: str) -> str:
     if rule not in RULES:
-        raise ValueError(f'rule must be one of {", ".join(RULES)}, got {rule!r}')
+        raise ScoresError(f'rule must be one of {", ".join(RULES)}, got {rule!r}')
     return rule
 
 
@@ -56,12 +58,12 @@ def quantize(mos: Sequence[float], levels: int, rule: str = 'equal_width') -> np
     _check_rule(rule)
     m = np.asarray(mos, dtype=float)
     if m.ndim != 1 or m.size == 0:
-        raise ValueError(f'mos must be a non-empty one-dimensional sequence, got shape {m.shape}')
+        raise ScoresError(f'mos must be a non-empty one-dimensional sequence, got shape {m.shape}')
     if not np.all(np.isfinite(m)):
-        raise ValueError('mos holds NaN or infinite values')
+        raise ScoresError('mos holds NaN or infinite values')
     lo, hi = float(m.min()), float(m.max())
     if not hi > lo:
-        raise ValueError(f'all MOS values are equal ({lo}); there is no range to quantize')
+        raise ScoresError(f'all MOS values are equal ({lo}); there is no range to quantize')
     if rule == 'equal_width':
         q = np.ceil(k * (m - lo) / (hi - lo))
     else:
@@ -113,14 +115,14 @@ def ceiling_figure(table: TableLike, title: str = None):
     from matplotlib.figure import Figure
 
     if not table:
-        raise ValueError('nothing to plot: the table is empty')
+        raise ScoresError('nothing to plot: the table is empty')
     fig = Figure(figsize=(6, 4), dpi=120)
     ax = fig.add_subplot(1, 1, 1)
     all_k = set()
     for name, row in table.items():
         ks = sorted(int(k) for k in row)
         if not ks:
-            raise ValueError(f'no levels for data set {name!r}')
+            raise ScoresError(f'no levels for data set {name!r}')
         ys = []
         for k in ks:
             v = row[k]

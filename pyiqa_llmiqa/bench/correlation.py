@@ -27,6 +27,8 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 from scipy import stats
 
+from pyiqa_llmiqa.errors import ScoresError
+
 __all__ = [
     'FIT_CURVES',
     'FitFailedWarning',
@@ -62,18 +64,18 @@ def check_pairs(pred, mos, lower_better: bool = False) -> Tuple[np.ndarray, np.n
         x = np.asarray(pred, dtype=float)
         y = np.asarray(mos, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f'scores must be numbers: {exc}') from None
+        raise ScoresError(f'scores must be numbers: {exc}') from None
     if x.ndim != 1 or y.ndim != 1:
-        raise ValueError(f'pred and mos must be one-dimensional, got shapes {x.shape} and {y.shape}')
+        raise ScoresError(f'pred and mos must be one-dimensional, got shapes {x.shape} and {y.shape}')
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f'pred and mos differ in length: {x.shape[0]} predictions, {y.shape[0]} MOS values')
+        raise ScoresError(f'pred and mos differ in length: {x.shape[0]} predictions, {y.shape[0]} MOS values')
     if x.shape[0] < MIN_PAIRS:
-        raise ValueError(f'need at least {MIN_PAIRS} (pred, mos) pairs to correlate, got {x.shape[0]}')
+        raise ScoresError(f'need at least {MIN_PAIRS} (pred, mos) pairs to correlate, got {x.shape[0]}')
     for label, arr in (('pred', x), ('mos', y)):
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
             shown = ', '.join(str(i) for i in bad[:5]) + (', ...' if bad.size > 5 else '')
-            raise ValueError(f'{label} holds {bad.size} NaN or infinite value(s), at index {shown}')
+            raise ScoresError(f'{label} holds {bad.size} NaN or infinite value(s), at index {shown}')
     if lower_better:
         x = -x
     return x, y
@@ -118,7 +120,7 @@ def plcc_fitted(pred, mos, lower_better: bool = False, fit: str = 'logistic_4par
     does not converge, or the fitted curve is flat (a correlation with a constant says nothing).
     """
     if fit not in FIT_CURVES:
-        raise ValueError(f'fit must be one of {", ".join(FIT_CURVES)}, got {fit!r}')
+        raise ScoresError(f'fit must be one of {", ".join(FIT_CURVES)}, got {fit!r}')
     x, y = check_pairs(pred, mos, lower_better)
     if _is_constant(x) or _is_constant(y):
         return math.nan

@@ -247,27 +247,27 @@ def resolve_image_path(root: PathLike, name: str) -> Path:
     """``root / name``, refusing names that would leave ``root``.
 
     pyiqa joins names with ``os.path.join``, where an absolute name silently
-    replaces the root and ``..`` climbs out of it. This raises ``ValueError``
+    replaces the root and ``..`` climbs out of it. This raises ``MetaInfoError`` (a ``ValueError``)
     for an empty name, an absolute path (POSIX ``/x`` or Windows ``C:\\x``,
     ``C:x``, ``\\\\server\\share``), a ``..`` component (with ``/`` or ``\\``
     as separator), or a NUL character. The check is on the name's text;
     symbolic links inside the root are followed as usual.
     """
     if not isinstance(name, str):
-        raise ValueError(f'image name must be a string, got {type(name).__name__}')
+        raise MetaInfoError(f'image name must be a string, got {type(name).__name__}')
     if not name.strip():
-        raise ValueError('empty image name')
+        raise MetaInfoError('empty image name')
     if '\x00' in name:
-        raise ValueError(f'image name {name!r} contains a NUL character')
+        raise MetaInfoError(f'image name {name!r} contains a NUL character')
     # a Windows path reads both / and \ as separators: its root covers POSIX /x and Windows \x, its
     # drive covers C:x, C:\x and \\server\share
     win = PureWindowsPath(name)
     if win.drive or win.root:
-        raise ValueError(
+        raise MetaInfoError(
             f'image name {name!r} is an absolute path; names in a meta-info file must be '
             f'relative to the data root {str(root)!r}'
         )
     parts = name.replace('\\', '/').split('/')
     if '..' in parts:
-        raise ValueError(f'image name {name!r} has a ".." component and would escape the data root {str(root)!r}')
+        raise MetaInfoError(f'image name {name!r} has a ".." component and would escape the data root {str(root)!r}')
     return Path(root) / name

@@ -4,13 +4,14 @@ A :class:`MetricSpec` knows everything the scores depend on before anything is b
 results can be found, and stale ones told apart, without loading a model.
 """
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
-from pyiqa_llmiqa.pyiqa_plugin import preset_names, resolved_options
+from pyiqa_llmiqa.common.names import close_matches
+from pyiqa_llmiqa.config.options import OptionError
+from pyiqa_llmiqa.config.presets import preset_names, resolved_options
 
 # llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
 # is returned beside it. Changing them keeps finished results; every other option is in the key.
@@ -36,7 +37,7 @@ class MetricSpec:
         one it resolves to ('auto' is bfloat16 on a GPU, float32 on a CPU: not the same scores)."""
         options = self.options
         if self.is_llmiqa:
-            from pyiqa_llmiqa.engines.base import resolve_dtype
+            from pyiqa_llmiqa.common.devices import resolve_dtype
 
             options = {name: value for name, value in options.items() if name not in SCORE_NEUTRAL_OPTIONS}
             options['dtype'] = str(resolve_dtype(options['dtype']))
@@ -64,21 +65,21 @@ class MetricSpec:
 
 
 def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
-    """The spec of one metric; unknown and full-reference metrics are a ``ValueError``."""
+    """The spec of one metric; unknown and full-reference metrics are an ``OptionError``."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
-    from pyiqa_llmiqa import register
+    from pyiqa_llmiqa.pyiqa_plugin import register
 
     register()
     if name in preset_names():
         return MetricSpec(name, resolved_options(name, **llmiqa_overrides), False, dict(llmiqa_overrides))
     if name not in DEFAULT_CONFIGS:
-        close = difflib.get_close_matches(name, list(DEFAULT_CONFIGS), n=5)
+        close = close_matches(name, DEFAULT_CONFIGS, n=5)
         hint = f'; did you mean {", ".join(close)}?' if close else '; pyiqa.list_models() lists them'
-        raise ValueError(f'unknown metric {name!r}{hint}')
+        raise OptionError(f'unknown metric {name!r}{hint}')
     config = DEFAULT_CONFIGS[name]
     if config.get('metric_mode') != 'NR':
-        raise ValueError(f'{name} is a {config.get("metric_mode")} metric; bench scores no-reference metrics')
+        raise OptionError(f'{name} is a {config.get("metric_mode")} metric; bench scores no-reference metrics')
     return MetricSpec(name, dict(config['metric_opts']), bool(config.get('lower_better', False)), {})
 
 

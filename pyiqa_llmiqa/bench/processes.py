@@ -37,7 +37,7 @@ class Processes:
 
     def device(self, requested: Optional[str]) -> str:
         """The torch device of this process: its own GPU (shared round-robin if there are fewer GPUs)."""
-        from pyiqa_llmiqa.cli.metric_args import default_device
+        from pyiqa_llmiqa.common.devices import default_device
 
         device = requested or default_device()
         if self.world > 1 and device == 'cuda':

@@ -7,6 +7,8 @@ import argparse
 import importlib
 import sys
 
+from pyiqa_llmiqa.errors import LLMIQAError
+
 COMMANDS = ('score', 'explain', 'bench', 'report', 'ceiling', 'convert_agiqa', 'options')
 
 
@@ -28,7 +30,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         return 130
-    except (ValueError, RuntimeError, OSError) as error:
+    except (LLMIQAError, OSError) as error:  # what the user can fix: one line; anything else is a bug
         print(f'error: {error}', file=sys.stderr)
         return 2
 

@@ -5,7 +5,9 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from pyiqa_llmiqa.pyiqa_plugin import PRESETS, resolved_options
+from pyiqa_llmiqa.common.devices import default_device
+from pyiqa_llmiqa.config.options import OptionError
+from pyiqa_llmiqa.config.presets import PRESETS, resolved_options
 
 
 def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
@@ -15,12 +17,12 @@ def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
     for assignment in assignments:
         key, sep, text = assignment.partition('=')
         if not sep or not key.strip():
-            raise ValueError(f'--opt takes KEY=VALUE; got {assignment!r}')
+            raise OptionError(f'--opt takes KEY=VALUE; got {assignment!r}')
         try:
             value = yaml.safe_load(text) if text.strip() else ''
         except yaml.YAMLError as error:
             problem = getattr(error, 'problem', None) or error
-            raise ValueError(
+            raise OptionError(
                 f'--opt {assignment!r}: the value is not a YAML scalar, list or mapping ({problem})'
             ) from None
         *parents, leaf = key.strip().split('.')
@@ -28,7 +30,7 @@ def parse_assignments(assignments: List[str]) -> Dict[str, Any]:
         for parent in parents:
             target = target.setdefault(parent, {})
             if not isinstance(target, dict):
-                raise ValueError(f'--opt {assignment!r}: {parent!r} is not a mapping')
+                raise OptionError(f'--opt {assignment!r}: {parent!r} is not a mapping')
         target[leaf] = value
     return options
 
@@ -51,11 +53,11 @@ def load_options_file(path: Optional[str]) -> Dict[str, Any]:
         with open(path, encoding='utf-8') as handle:
             options = yaml.safe_load(handle) or {}
     except OSError as error:
-        raise ValueError(f'{path}: cannot read the options file ({error.strerror})') from None
+        raise OptionError(f'{path}: cannot read the options file ({error.strerror})') from None
     except yaml.YAMLError as error:
-        raise ValueError(f'{path}: not valid YAML ({error})') from None
+        raise OptionError(f'{path}: not valid YAML ({error})') from None
     if not isinstance(options, dict):
-        raise ValueError(f'{path}: an options file holds a mapping of option names to values')
+        raise OptionError(f'{path}: an options file holds a mapping of option names to values')
     return options
 
 
@@ -88,12 +90,6 @@ def options_from_args(args) -> Dict[str, Any]:
     return merge(load_options_file(args.options), parse_assignments(args.opt))
 
 
-def default_device() -> str:
-    import torch
-
-    return 'cuda' if torch.cuda.is_available() else 'cpu'
-
-
 def create_metric_from_args(args):
     """A pyiqa metric built from the preset and overrides in ``args``."""
     from pyiqa_llmiqa.metric.preflight import check_downloads
@@ -102,7 +98,7 @@ def create_metric_from_args(args):
     check_downloads(resolved_options(args.metric, **options_from_args(args)))
     import pyiqa
 
-    from pyiqa_llmiqa import register
+    from pyiqa_llmiqa.pyiqa_plugin import register
 
     register()
     return pyiqa.create_metric(args.metric, device=args.device or default_device(), **options_from_args(args))

@@ -7,7 +7,6 @@ the annotations of ``LLMIQAOptions`` (and, for ``mask_generator``, of sam2's gen
 resolved options hold the full SAM2 generator settings that will run.
 """
 
-import difflib
 import functools
 import inspect
 import json
@@ -16,6 +15,8 @@ import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from pyiqa_llmiqa.common.devices import DTYPE_NAMES
+from pyiqa_llmiqa.common.names import did_you_mean
 from pyiqa_llmiqa.config.sam2_names import resolve_sam2_config, sam2_hub_models
 from pyiqa_llmiqa.config.standards import build_standard
 from pyiqa_llmiqa.errors import OptionError
@@ -40,8 +41,11 @@ PAPER_MASK_GENERATOR: Dict[str, Any] = {
 
 SCORE_MODES = ('greedy', 'expectation')
 QUANTIZATIONS = ('4bit', '8bit')
-DTYPES = ('auto', 'bfloat16', 'float16', 'float32')
+DTYPES = ('auto', *DTYPE_NAMES)
 SEGMENTER_KEYS = ('config', 'checkpoint')
+# segment.lean_mask_generator's own arguments, beside those of sam2's generator
+LEAN_GENERATOR_ARG_TYPES: Dict[str, tuple] = {'autocast_dtype': (str, type(None))}
+AUTOCAST_DTYPES = (None, 'bfloat16', 'float16')
 OWL3_MODEL_KWARGS = ('attn_implementation',)  # what mPLUG-Owl3's loader takes
 
 
@@ -154,33 +158,27 @@ def _check_type(name: str, value, types: tuple) -> None:
 
 def _unknown(what: str, names, valid, valid_label: str) -> OptionError:
     """The error for unknown names: each with its likeliest intended name, then all valid ones."""
-    hints = []
-    for name in names:
-        close = difflib.get_close_matches(name, valid, n=1)
-        hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
+    hints = [f'{name!r}{did_you_mean(name, valid)}' for name in names]
     return OptionError(f'unknown {what} {", ".join(hints)}; valid {valid_label}: {", ".join(valid)}')
 
 
 @functools.lru_cache(maxsize=None)
 def _generator_arg_types() -> Dict[str, tuple]:
-    """The arguments of sam2's ``SAM2AutomaticMaskGenerator`` and ``LeanMaskGenerator`` with the
-    classes their annotations admit, widened by the class of the paper's value (Table 2 gives
-    ``crop_n_points_downscale_factor`` 1.2 where sam2 annotates an int; sam2 computes with it)."""
+    """The arguments of sam2's ``SAM2AutomaticMaskGenerator`` with the classes their annotations
+    admit, widened by the class of the paper's value (Table 2 gives ``crop_n_points_downscale_factor``
+    1.2 where sam2 annotates an int; sam2 computes with it), and ``LEAN_GENERATOR_ARG_TYPES``."""
     from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
 
-    from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
-
-    types = {}
-    for cls in (SAM2AutomaticMaskGenerator, LeanMaskGenerator):
-        hints = typing.get_type_hints(cls.__init__)
-        for param in inspect.signature(cls.__init__).parameters.values():
-            if param.name in ('self', 'model') or param.kind is param.VAR_KEYWORD:
-                continue
-            classes = _classes(hints.get(param.name, Any))
-            paper_class = type(PAPER_MASK_GENERATOR.get(param.name))
-            if param.name in PAPER_MASK_GENERATOR and paper_class not in classes:
-                classes += (paper_class,)
-            types[param.name] = classes
+    types = dict(LEAN_GENERATOR_ARG_TYPES)
+    hints = typing.get_type_hints(SAM2AutomaticMaskGenerator.__init__)
+    for param in inspect.signature(SAM2AutomaticMaskGenerator.__init__).parameters.values():
+        if param.name in ('self', 'model') or param.kind is param.VAR_KEYWORD:
+            continue
+        classes = _classes(hints.get(param.name, Any))
+        paper_class = type(PAPER_MASK_GENERATOR.get(param.name))
+        if param.name in PAPER_MASK_GENERATOR and paper_class not in classes:
+            classes += (paper_class,)
+        types[param.name] = classes
     return dict(sorted(types.items()))
 
 
@@ -211,8 +209,6 @@ def mask_generator_settings(overrides: Optional[Mapping[str, Any]] = None) -> Di
         )
     for key, value in changed.items():
         _check_type(f'mask_generator.{key}', value, arg_types[key])
-    from pyiqa_llmiqa.segment.lean_mask_generator import AUTOCAST_DTYPES
-
     if settings.get('autocast_dtype') not in AUTOCAST_DTYPES:
         raise OptionError(
             f"option 'mask_generator.autocast_dtype': must be null, 'bfloat16' or 'float16'; "
@@ -226,11 +222,9 @@ def check_segmenter(segmenter) -> None:
     if isinstance(segmenter, str):
         known = sorted(sam2_hub_models())
         if segmenter not in known:
-            close = difflib.get_close_matches(segmenter, known, n=1)
             raise OptionError(
-                f"option 'segmenter': unknown SAM2 hub id {segmenter!r}"
-                + (f' (did you mean {close[0]!r}?)' if close else '')
-                + f'; sam2 knows {known}. '
+                f"option 'segmenter': unknown SAM2 hub id {segmenter!r}{did_you_mean(segmenter, known)}"
+                f'; sam2 knows {known}. '
                 "For other weights pass segmenter={'config': ..., 'checkpoint': '/path/to.pt'}"
             )
         return

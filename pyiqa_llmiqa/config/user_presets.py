@@ -37,7 +37,7 @@ def presets_path() -> Path:
 
 @dataclass
 class UserPreset:
-    """One entry of the file: its name, the built-in preset it starts from and its own options."""
+    """One entry of the file: its name, the built-in preset it names (None: not named) and its own options."""
 
     name: str
     base: Any
@@ -66,10 +66,8 @@ def _file_error(path: Path, node_or_mark, reason: str) -> OptionError:
 
 
 def load_user_presets(path: Optional[Path] = None) -> Dict[str, UserPreset]:
-    """The entries of the presets file, unchecked (see :func:`pyiqa_llmiqa.pyiqa_plugin`); ``{}`` when
-    there is no file. A file that is not YAML, or not a mapping of names, is an ``OptionError``."""
-    from pyiqa_llmiqa.pyiqa_plugin import PRESETS
-
+    """The entries of the presets file, unchecked (``presets.user_preset_options`` checks one); ``{}``
+    when there is no file. A file that is not YAML, or not a mapping of names, is an ``OptionError``."""
     path = Path(path) if path is not None else presets_path()
     try:
         text = path.read_text(encoding='utf-8')
@@ -96,8 +94,7 @@ def load_user_presets(path: Optional[Path] = None) -> Dict[str, UserPreset]:
             if isinstance(value_node, yaml.MappingNode):
                 lines = {k.value: _line(k) for k, _ in value_node.value if isinstance(k, yaml.ScalarNode)}
             options = dict(value) if isinstance(value, dict) else value
-            default_base = name if name in PRESETS else 'llmiqa'  # a built-in's name changes that preset
-            base = options.pop(BASE_KEY, default_base) if isinstance(options, dict) else None
+            base = options.pop(BASE_KEY, None) if isinstance(options, dict) else None
             presets[name] = UserPreset(name, base, options, f'{path}:{_line(key_node)}', lines)
         return presets
     except yaml.YAMLError as error:

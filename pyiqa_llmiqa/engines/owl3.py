@@ -1,4 +1,4 @@
-"""mPLUG-Owl3 as a backbone: its own processor and image tokens, logits from one forward pass.
+"""mPLUG-Owl3 as an engine: its own processor and image tokens, logits from one forward pass.
 
 mPLUG-Owl3 is not part of transformers: its hub repository carries its model code, which runs only
 with ``trust_remote_code=True``. Its processor (``model.init_processor(tokenizer)``) takes one
@@ -17,10 +17,11 @@ from typing import Sequence
 
 import torch
 from PIL import Image
-from torch import nn
 
+from pyiqa_llmiqa.common.devices import resolve_dtype
 from pyiqa_llmiqa.config.options import LLMIQAOptions
-from pyiqa_llmiqa.engines.base import backbone_load_error, resolve_dtype
+from pyiqa_llmiqa.engines.in_process import InProcessEngine
+from pyiqa_llmiqa.engines.loading import backbone_load_error
 
 IMAGE_TOKEN = '<|image|>'
 
@@ -53,8 +54,8 @@ def collate(features: Sequence[dict], pad_id: int):
     return input_ids, pixel_values, media_offset, torch.tensor(lengths)
 
 
-class Owl3Backbone(nn.Module):
-    """mPLUG-Owl3 as a ``backbones.Backbone``: ``render_prompt`` and ``next_token_logits``.
+class Owl3Engine(InProcessEngine):
+    """mPLUG-Owl3 as an ``InProcessEngine``: ``render_prompt`` and ``next_token_logits``.
 
     ``processor_kwargs`` go to each call of Owl3's processor (``cut_enable: false`` scores the image
     at 384 x 384 without tiles); ``model_kwargs`` takes ``attn_implementation`` (default ``sdpa``);

@@ -1,4 +1,4 @@
-"""The transformers backbone: loading it, writing the prompt, and one forward pass for a batch of images.
+"""The transformers engine: loading the model, writing the prompt, and one forward pass for a batch of images.
 
 It serves any model that ``AutoModelForImageTextToText`` and ``AutoProcessor`` load from a hub id
 or a local folder. The prompt goes through the processor's own chat template: the standard as the
@@ -10,10 +10,11 @@ from typing import Optional, Sequence
 
 import torch
 from PIL import Image
-from torch import nn
 
+from pyiqa_llmiqa.common.devices import resolve_dtype
 from pyiqa_llmiqa.config.options import LLMIQAOptions
-from pyiqa_llmiqa.engines.base import backbone_load_error, resolve_dtype
+from pyiqa_llmiqa.engines.in_process import InProcessEngine
+from pyiqa_llmiqa.engines.loading import backbone_load_error
 from pyiqa_llmiqa.engines.shared_prefix import SharedPrefixForward, supports
 
 
@@ -89,8 +90,8 @@ def answer_position(prompt: str, tokenizer) -> str:
     return prompt + ' '
 
 
-class MLLMBackbone(nn.Module):
-    """A loaded transformers multimodal LLM (a ``backbones.Backbone``): next-token logits for a batch
+class TransformersEngine(InProcessEngine):
+    """A loaded transformers multimodal LLM (an ``InProcessEngine``): next-token logits for a batch
     of images and one prompt. It uses the options ``backbone``, ``dtype``, ``trust_remote_code``,
     ``model_kwargs``, ``processor_kwargs``, ``quantization`` and ``share_prefix``."""
 

@@ -4,7 +4,7 @@ Inputs are image files (``load_image``), PIL images (``to_rgb``) and float tenso
 in [0, 1] (``check_tensor``, ``tensor_to_images``). ``pyiqa.create_metric('llmiqa...')(x)`` takes
 all three through pyiqa's ``InferenceModel``, which turns a path into a tensor with
 ``imread2tensor`` (no EXIF orientation; Pillow's own traceback on bad files): for llmiqa metrics
-only, ``route_llmiqa_inputs`` sends paths through ``load_image``, PIL images through ``to_rgb``, and
+only, ``pyiqa_plugin`` sends paths through ``load_image``, PIL images through ``to_rgb``, and
 checks tensors before pyiqa's assertions. Every other metric keeps pyiqa's behaviour.
 
 Pixel limits. Reading: Pillow's own. Images of up to ``2 * PIL.Image.MAX_IMAGE_PIXELS`` pixels
@@ -16,7 +16,6 @@ processor sees it, which bounds time and memory; processors resize to fewer anyw
 12.8 million at most).
 """
 
-import functools
 import math
 import os
 import warnings
@@ -133,28 +132,3 @@ def to_batched_tensor(image: Image.Image):
 
     pixels = torch.from_numpy(np.array(to_rgb(image)))
     return pixels.permute(2, 0, 1).unsqueeze(0).float().div_(255)
-
-
-def _route(original):
-    @functools.wraps(original)
-    def _to_batched_tensor(self, img):
-        from pyiqa_llmiqa.metric.llmiqa_arch import LLMIQA
-
-        if isinstance(self.net, LLMIQA):
-            if isinstance(img, (str, os.PathLike)):
-                img = load_image(img)
-            if isinstance(img, Image.Image):
-                return to_batched_tensor(img)
-            check_tensor(img)
-        return original(self, img)
-
-    _to_batched_tensor.llmiqa_inputs = True
-    return _to_batched_tensor
-
-
-def route_llmiqa_inputs() -> None:
-    """Wrap ``InferenceModel._to_batched_tensor`` once (later calls, and reloads, change nothing)."""
-    from pyiqa.models.inference_model import InferenceModel
-
-    if not getattr(InferenceModel._to_batched_tensor, 'llmiqa_inputs', False):
-        InferenceModel._to_batched_tensor = _route(InferenceModel._to_batched_tensor)

@@ -20,13 +20,13 @@ from torch import nn
 
 from pyiqa_llmiqa.config.options import resolve_options
 from pyiqa_llmiqa.config.standards import build_standard
-from pyiqa_llmiqa.engines.base import load_backbone
-from pyiqa_llmiqa.engines.batching import batch_size_for, run_in_batches
+from pyiqa_llmiqa.engines.registry import load_engine
 from pyiqa_llmiqa.errors import InputError
 from pyiqa_llmiqa.inputs.images import fit_pixels, tensor_to_images, to_rgb
 from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
+from pyiqa_llmiqa.metric.preflight import check_downloads
 from pyiqa_llmiqa.scoring.fusion import fuse
-from pyiqa_llmiqa.scoring.reading import level_token_ids, read_levels
+from pyiqa_llmiqa.scoring.reading import read_levels
 from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, Region, crop, select_regions, too_thin
 
 
@@ -63,15 +63,13 @@ class LLMIQA(nn.Module):
             options = {key: value for key, value in options.items() if key != 'segmenter'}
         self.options = resolve_options(**options)
         opts = self.options
+        check_downloads(opts.to_dict())  # a missing file on an unreachable hub fails here, in seconds
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
-        self.backbone = load_backbone(opts)
-        self.prompt = self.backbone.render_prompt(self.standard.system_prompt, self.standard.question)
-        self.level_ids = level_token_ids(self.backbone.tokenizer, opts.levels)
+        self.engine = load_engine(opts, self.standard)
         self.segmenter = None
         if opts.mix_grained:
             self.segmenter = given_segmenter if callable(given_segmenter) else self._build_segmenter()
         self.fallback_count = 0  # greedy answers that were not a level, over this metric's life
-        self.last_assessments: List[Assessment] = []
 
     def _build_segmenter(self) -> Callable:
         from pyiqa_llmiqa.segment.segmenter import SAM2Segmenter
@@ -79,23 +77,9 @@ class LLMIQA(nn.Module):
         return SAM2Segmenter(self.options.segmenter, self.options.mask_generator, self.options.mask_cache_dir)
 
     def score_crops(self, crops: Sequence[Image.Image]):
-        """Levels of many images or crops: one forward pass per batch. Returns (scores, fallback).
-
-        A batch that runs out of memory is split and retried (``batching.run_in_batches``).
-        """
-        # Similar sizes share a batch so padding stays small; results do not depend on the order.
-        order = sorted(range(len(crops)), key=lambda i: crops[i].width * crops[i].height)
-        logits = run_in_batches(
-            lambda batch: self.backbone.next_token_logits(batch, self.prompt),
-            [crops[i] for i in order],
-            batch_size_for(self.backbone.device, self.options.batch_size),
-        )
-        reading = read_levels(logits, self.level_ids, self.options.score_mode)
-        scores = torch.empty_like(reading.scores)
-        fallback = torch.empty_like(reading.fallback)
-        scores[order] = reading.scores
-        fallback[order] = reading.fallback
-        return scores.tolist(), fallback.tolist()
+        """Levels of many images or crops, by the engine and the score mode. Returns (scores, fallback)."""
+        reading = read_levels(self.engine.answer(crops), self.options.score_mode)
+        return reading.scores.tolist(), reading.fallback.tolist()
 
     def plan(self, images: Sequence[Image.Image]) -> List[ImagePlan]:
         """Segment each image and choose its regions; the crops follow one another in image order."""
@@ -120,8 +104,7 @@ class LLMIQA(nn.Module):
             crops += [fit_pixels(plan.image), *(crop(plan.image, region) for region in plan.regions)]
         scores, fallback = self.score_crops(crops)
         self.fallback_count += sum(fallback)
-        self.last_assessments = [self._assessment(p, scores, fallback) for p in plans]
-        return self.last_assessments
+        return [self._assessment(p, scores, fallback) for p in plans]
 
     def _assessment(self, plan: ImagePlan, scores: List[float], fallback: List[bool]) -> Assessment:
         """The fused scores of one planned image, from the scores of all crops."""
@@ -164,9 +147,15 @@ class LLMIQA(nn.Module):
 
         return encode_masks([region.mask])[0]
 
-    def forward(self, x: Union[torch.Tensor, Sequence[Image.Image]]) -> torch.Tensor:
-        """N scores in [1, K] for a float tensor (N, 3, H, W) in [0, 1] (or a list of PIL images)."""
+    def forward(self, x: Union[torch.Tensor, Sequence[Image.Image]], return_assessments: bool = False):
+        """N scores in [1, K] for a float tensor (N, 3, H, W) in [0, 1] (or a list of PIL images).
+
+        With ``return_assessments=True`` (pyiqa passes keyword arguments through:
+        ``metric(x, return_assessments=True)``), also the ``Assessment`` of each image: the global and
+        local scores and the regions behind the score.
+        """
         images = tensor_to_images(x) if torch.is_tensor(x) else [to_rgb(image) for image in x]
-        scores = [a.score for a in self.assess(images)]
+        assessments = self.assess(images)
         device = x.device if torch.is_tensor(x) else 'cpu'
-        return torch.tensor(scores, dtype=torch.float32, device=device)
+        scores = torch.tensor([a.score for a in assessments], dtype=torch.float32, device=device)
+        return (scores, assessments) if return_assessments else scores

@@ -7,12 +7,14 @@ looked up in the local cache; if any is missing, one short request tells whether
 and an unreachable hub is one error listing every download with its size and the ways around it.
 """
 
-import functools
-import os
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
-from pyiqa_llmiqa.errors import LLMIQAError
+from pyiqa_llmiqa.common.devices import default_device
+from pyiqa_llmiqa.common.hub import hub_offline, is_hub_id
+from pyiqa_llmiqa.config.options import resolve_options
+from pyiqa_llmiqa.config.sam2_names import sam2_hub_models
+from pyiqa_llmiqa.errors import DeviceError, HubUnreachableError
 
 # Hub ids the presets and docs/backbones.md name: (parameters in billions, weights in GB in bf16).
 BACKBONE_SIZES: Dict[str, Tuple[float, float]] = {
@@ -27,34 +29,18 @@ BACKBONE_SIZES: Dict[str, Tuple[float, float]] = {
     'deepseek-community/Janus-Pro-7B': (7.4, 14.8),
     'mPLUG/mPLUG-Owl3-7B-240728': (8.1, 16.1),
 }
-# SAM2.1 checkpoints: (file, size in MB). The files hold float32 weights: 4 bytes per parameter,
-# of 38.9M, 46M, 80.8M and 224.4M parameters (sam2's model table; benchmarks/speed.py counts the same).
-SAM2_CHECKPOINTS: Dict[str, Tuple[str, int]] = {
-    'facebook/sam2.1-hiera-tiny': ('sam2.1_hiera_tiny.pt', 156),
-    'facebook/sam2.1-hiera-small': ('sam2.1_hiera_small.pt', 184),
-    'facebook/sam2.1-hiera-base-plus': ('sam2.1_hiera_base_plus.pt', 324),
-    'facebook/sam2.1-hiera-large': ('sam2.1_hiera_large.pt', 898),
+# SAM2.1 checkpoint sizes in MB (their file names are sam2's: config.sam2_names.sam2_hub_models). The
+# files hold float32 weights: 4 bytes per parameter, of 38.9M, 46M, 80.8M and 224.4M parameters
+# (sam2's model table; benchmarks/speed.py counts the same).
+SAM2_CHECKPOINT_MB: Dict[str, int] = {
+    'facebook/sam2.1-hiera-tiny': 156,
+    'facebook/sam2.1-hiera-small': 184,
+    'facebook/sam2.1-hiera-base-plus': 324,
+    'facebook/sam2.1-hiera-large': 898,
 }
 CPU_PRESET = 'llmiqa_small'
 LARGE_BACKBONE_GB = 4.0  # weights above this make a CPU run slow enough to say so
 PROBE_TIMEOUT_S = 5.0
-
-
-class HubUnreachableError(LLMIQAError, RuntimeError):
-    """Files a metric needs are not in the cache and the hub cannot be reached; the message lists them."""
-
-
-def _offline() -> bool:
-    return os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
-
-
-def _is_hub_id(name: Any) -> bool:
-    return (
-        isinstance(name, str)
-        and name.count('/') == 1
-        and not name.startswith(('.', '/', '~'))
-        and not os.path.exists(os.path.expanduser(name))
-    )
 
 
 def _cached(repo_id: str, filename: str) -> bool:
@@ -72,13 +58,15 @@ def missing_downloads(options: Dict[str, Any]) -> List[Tuple[str, str]]:
     """(what, ``hf download`` arguments) of each file the options need that is not in the HF cache."""
     missing = []
     backbone = options.get('backbone')
-    if _is_hub_id(backbone) and not _cached(backbone, 'config.json'):
+    if is_hub_id(backbone) and not _cached(backbone, 'config.json'):
         missing.append((_describe_backbone(backbone), backbone))
     segmenter = options.get('segmenter')
-    if options.get('mix_grained') and segmenter in SAM2_CHECKPOINTS:
-        filename, mb = SAM2_CHECKPOINTS[segmenter]
+    if options.get('mix_grained') and isinstance(segmenter, str):
+        filename = sam2_hub_models()[segmenter][1]  # a known id: checked with the options
         if not _cached(segmenter, filename):
-            missing.append((f'SAM2 checkpoint {segmenter}/{filename} (about {mb} MB)', f'{segmenter} {filename}'))
+            mb = SAM2_CHECKPOINT_MB.get(segmenter)
+            size = f'about {mb} MB' if mb else 'size unknown here'
+            missing.append((f'SAM2 checkpoint {segmenter}/{filename} ({size})', f'{segmenter} {filename}'))
     return missing
 
 
@@ -102,7 +90,7 @@ def hub_unreachable_reason(timeout: float = PROBE_TIMEOUT_S) -> Optional[str]:
 
 def check_downloads(options: Dict[str, Any]) -> None:
     """Raise ``HubUnreachableError`` when files are missing from the cache and the hub does not answer."""
-    if _offline():
+    if hub_offline():
         return  # huggingface_hub answers at once from the cache, and backbone.py's error says what to fetch
     missing = missing_downloads(options)
     if not missing:
@@ -133,21 +121,24 @@ def check_downloads(options: Dict[str, Any]) -> None:
 
 
 def check_device(device) -> None:
-    """A clear ``ValueError`` for a CUDA device that torch cannot use, before anything loads."""
+    """A clear ``DeviceError`` for a device torch does not know or cannot use, before anything loads."""
     if device is None:
         return
     import torch
 
-    kind = torch.device(device).type
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f'device {device!r} is not a torch device ({error})') from None
     if kind == 'cuda' and not torch.cuda.is_available():
         built = f'built for CUDA {torch.version.cuda}' if torch.version.cuda else 'a CPU-only build'
-        raise ValueError(
+        raise DeviceError(
             f'device {str(device)!r} was asked for, but torch {torch.__version__} ({built}) sees '
             "no CUDA GPU; use device='cpu' (the preset llmiqa_small is made for a CPU), or "
             'install a torch that matches your GPU driver'
         )
     if kind == 'mps' and not torch.backends.mps.is_available():
-        raise ValueError(f"device {str(device)!r} was asked for, but torch sees no MPS device; use device='cpu'")
+        raise DeviceError(f"device {str(device)!r} was asked for, but torch sees no MPS device; use device='cpu'")
 
 
 def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
@@ -155,7 +146,7 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
     import torch
 
     if device is None:
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+        device = default_device()
     size = BACKBONE_SIZES.get(options.get('backbone'))
     if torch.device(device).type != 'cpu' or size is None or size[1] < LARGE_BACKBONE_GB:
         return
@@ -182,38 +173,12 @@ def before_loading(options: Dict[str, Any], device) -> None:
     check_downloads(options)
 
 
-def _llmiqa_options(metric_name, overrides) -> Optional[Dict[str, Any]]:
-    """The resolved options of an llmiqa metric built by pyiqa, or None for any other metric."""
-    from pyiqa.default_model_configs import DEFAULT_CONFIGS
-
-    from pyiqa_llmiqa.config.options import resolve_options
-    from pyiqa_llmiqa.pyiqa_plugin import ARCH_NAME
-
-    metric_opts = DEFAULT_CONFIGS.get(metric_name, {}).get('metric_opts', {})
-    if metric_opts.get('type') != ARCH_NAME:
-        return None
-    overrides = {k: v for k, v in overrides.items() if not (k == 'segmenter' and callable(v))}
-    return resolve_options(metric_opts, **overrides).to_dict()  # wrong options fail here, before loading
-
-
-def _checked(original_init):
-    @functools.wraps(original_init)
-    def __init__(self, metric_name, *args, **kwargs):
-        options = _llmiqa_options(metric_name, {k: v for k, v in kwargs.items() if k not in _PYIQA_KWARGS})
-        if options is not None:
-            before_loading(options, kwargs.get('device'))
-        original_init(self, metric_name, *args, **kwargs)
-
-    __init__.llmiqa_preflight = True
-    return __init__
-
-
-_PYIQA_KWARGS = ('as_loss', 'loss_weight', 'loss_reduction', 'device', 'seed', 'check_input_range', 'metric_mode')
-
-
-def check_before_building() -> None:
-    """Run :func:`before_loading` in pyiqa's ``InferenceModel`` for llmiqa metrics (once; reloads too)."""
-    from pyiqa.models.inference_model import InferenceModel
-
-    if not getattr(InferenceModel.__init__, 'llmiqa_preflight', False):
-        InferenceModel.__init__ = _checked(InferenceModel.__init__)
+def check_device_for(metric_opts: Dict[str, Any], overrides: Dict[str, Any], device) -> None:
+    """What pyiqa's ``create_metric`` checks before it builds an llmiqa arch: the options (a wrong one
+    fails here), the device, and the CPU warning. ``metric_opts`` is the metric's ``DEFAULT_CONFIGS``
+    entry; ``overrides`` are the keyword arguments meant for the arch (``type`` among them, as pyiqa's
+    benchmark script passes its YAML's metric options)."""
+    overrides = {k: v for k, v in overrides.items() if k != 'type' and not (k == 'segmenter' and callable(v))}
+    options = resolve_options(metric_opts, **overrides).to_dict()
+    check_device(device)
+    warn_if_slow_on_cpu(options, device)

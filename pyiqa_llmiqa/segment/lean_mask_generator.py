@@ -38,7 +38,7 @@ from sam2.utils.amg import (
 )
 from torchvision.ops.boxes import batched_nms, box_area
 
-AUTOCAST_DTYPES = (None, 'bfloat16', 'float16')
+from pyiqa_llmiqa.config.options import AUTOCAST_DTYPES
 
 
 def _attend(attn, q, k, v):

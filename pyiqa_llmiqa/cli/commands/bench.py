@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from pyiqa_llmiqa.cli.commands.report import add_table_arguments
 from pyiqa_llmiqa.cli.metric_args import add_option_arguments, options_from_args
+from pyiqa_llmiqa.cli.report_args import add_table_arguments, build_from_args
 
 
 def add_parser(subparsers):
@@ -62,7 +62,6 @@ def run(args) -> int:
     from pyiqa_llmiqa.bench.metrics import metric_specs
     from pyiqa_llmiqa.bench.report import markdown
     from pyiqa_llmiqa.bench.runner import run as score_all
-    from pyiqa_llmiqa.cli.commands.report import build_from_args
 
     datasets = load_datasets(args.dataset, args.data_root, download=args.download)
     specs = metric_specs(args.metrics, options_from_args(args))

@@ -3,6 +3,7 @@
 import json
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
+from pyiqa_llmiqa.cli.output import record
 
 
 def add_parser(subparsers):
@@ -15,7 +16,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from pyiqa_llmiqa.cli.commands.score import record
     from pyiqa_llmiqa.inputs.images import load_image
     from pyiqa_llmiqa.metric.explain import draw_assessment
 

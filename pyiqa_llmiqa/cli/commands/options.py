@@ -37,8 +37,8 @@ def markdown_table() -> str:
 
 def run(args) -> int:
     from pyiqa_llmiqa.config.options import OPTION_HELP
+    from pyiqa_llmiqa.config.presets import PRESETS, resolved_options
     from pyiqa_llmiqa.config.user_presets import load_user_presets, presets_path
-    from pyiqa_llmiqa.pyiqa_plugin import PRESETS, resolved_options
 
     if args.markdown:
         print(markdown_table())

@@ -4,7 +4,7 @@ import json
 import sys
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
-from pyiqa_llmiqa.errors import ImageLoadError, InputError
+from pyiqa_llmiqa.cli.output import failure, record
 
 
 def add_parser(subparsers):
@@ -13,22 +13,6 @@ def add_parser(subparsers):
     parser.add_argument('--json', action='store_true', help='one JSON object per image, with the regions')
     add_metric_arguments(parser)
     parser.set_defaults(run=run)
-
-
-def record(image_path, assessment) -> dict:
-    """The JSON object of one scored image: its path, then the assessment's fields."""
-    return {'image': str(image_path), **assessment.to_dict()}
-
-
-def failure(path, error: Exception) -> str:
-    """Why one image has no score, naming the file."""
-    if isinstance(error, ImageLoadError):
-        return str(error)  # names the file already
-    from pyiqa_llmiqa.engines.batching import BatchOutOfMemoryError  # loaded with the metric already
-
-    if isinstance(error, (InputError, BatchOutOfMemoryError)):
-        return f'{path}: {error}'
-    return f'{path}: {type(error).__name__}: {error}'
 
 
 def run(args) -> int:
