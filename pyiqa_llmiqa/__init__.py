@@ -11,8 +11,9 @@ Importing this package imports neither pyiqa nor torch: the public names below l
 """
 
 import importlib
+import sys
 
-from pyiqa_llmiqa.pyiqa_plugin import register_now_or_when_imported
+import pyiqa_llmiqa_autoload
 
 __version__ = '0.1.0'
 
@@ -51,4 +52,9 @@ def __dir__():
     return sorted([*globals(), *_EXPORTS])
 
 
-register_now_or_when_imported()
+if 'pyiqa' in sys.modules:
+    from pyiqa_llmiqa.pyiqa_plugin import register
+
+    register()
+else:
+    pyiqa_llmiqa_autoload.register_when_pyiqa_imported()

@@ -160,13 +160,3 @@ def register() -> None:
     for name in PRESETS:
         DEFAULT_CONFIGS[name] = copy.deepcopy(preset_config(name, builtin=True))
     _add_user_presets(DEFAULT_CONFIGS)  # the user's presets, and their changes to the built-in ones
-
-
-def register_now_or_when_imported() -> None:
-    """Register now if pyiqa is imported, else right after it is (``import pyiqa_llmiqa`` does this)."""
-    if 'pyiqa' in sys.modules:
-        register()
-    else:
-        import pyiqa_llmiqa_autoload
-
-        pyiqa_llmiqa_autoload.register_when_pyiqa_imported()

@@ -54,3 +54,22 @@ def test_options_reference_is_the_generated_table():
     from pyiqa_llmiqa.cli.commands.options import markdown_table
 
     assert markdown_table() in (ROOT / 'docs' / 'options.md').read_text(encoding='utf-8')
+
+
+DOTTED = re.compile(r'\bpyiqa_llmiqa(?:\.\w+)+')
+
+
+@pytest.mark.parametrize('page', PAGES, ids=lambda p: p.name)
+def test_dotted_names_in_the_docs_exist(page):
+    """Every ``pyiqa_llmiqa.x.y`` a page names is a module of the package or a name in one."""
+    for dotted in sorted(set(DOTTED.findall(page.read_text(encoding='utf-8')))):
+        parts = dotted.split('.')
+        for split in range(len(parts), 0, -1):
+            try:
+                target = importlib.import_module('.'.join(parts[:split]))
+                break
+            except ImportError:
+                continue
+        for name in parts[split:]:
+            assert hasattr(target, name), f'{page.name}: {dotted} does not exist'
+            target = getattr(target, name)

@@ -88,3 +88,18 @@ def test_autocast_dtype_is_a_mask_generator_option(sam2_checkpoint):
     assert masks and all(m.dtype == bool and m.shape == (192, 256) for m in masks)
     with pytest.raises(ValueError, match='autocast_dtype'):
         SAM2Segmenter({'config': 'sam2.1_hiera_t', 'checkpoint': sam2_checkpoint}, {'autocast_dtype': 'int8'})
+
+
+def test_the_options_know_the_lean_generators_own_arguments():
+    """config.options checks mask_generator keys without importing the segment layer: the lean generator's
+    arguments beyond sam2's are declared there, and must be exactly the lean generator's."""
+    import inspect
+
+    from sam2.automatic_mask_generator import SAM2AutomaticMaskGenerator
+
+    from pyiqa_llmiqa.config.options import LEAN_GENERATOR_ARG_TYPES
+    from pyiqa_llmiqa.segment.lean_mask_generator import LeanMaskGenerator
+
+    sam2_args = set(inspect.signature(SAM2AutomaticMaskGenerator.__init__).parameters)
+    own = set(inspect.signature(LeanMaskGenerator.__init__).parameters) - sam2_args - {'kwargs'}
+    assert own == set(LEAN_GENERATOR_ARG_TYPES) == {'autocast_dtype'}
