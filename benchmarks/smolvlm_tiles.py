@@ -39,8 +39,8 @@ def main() -> None:
         net = pyiqa.create_metric(
             'llmiqa_global', backbone=args.backbone, device='cpu', processor_kwargs=processor_kwargs
         ).net
-        image_token = net.backbone.model.config.image_token_id
-        tokens = int((net.backbone.encode([image], net.prompt)['input_ids'] == image_token).sum())
+        image_token = net.engine.model.config.image_token_id
+        tokens = int((net.engine.encode([image], net.engine.prompt)['input_ids'] == image_token).sum())
         cpu, wall = _cpu_seconds(), time.perf_counter()
         net([image])
         wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu

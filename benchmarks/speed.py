@@ -247,7 +247,7 @@ def bench_scoring(args, backbone, images, report):
         **options,
     )
     net = metric.net
-    model, processor = net.backbone.model, net.backbone.processor
+    model, processor = net.engine.model, net.engine.processor
     prompt = render_prompt(processor, net.standard.system_prompt, net.standard.question)
     counter = ForwardCounter(model)
     weights = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
@@ -256,7 +256,7 @@ def bench_scoring(args, backbone, images, report):
         'parameters': sum(p.numel() for p in model.parameters()),
         'weight_bytes': weights,
         'dtype': str(model.dtype),
-        'batch_size': batch_size_for(net.backbone.device, net.options.batch_size),
+        'batch_size': batch_size_for(net.engine.device, net.options.batch_size),
     }
     identical = True
     for index, (name, image) in enumerate(images):
@@ -295,7 +295,7 @@ def bench_scoring(args, backbone, images, report):
             processor,
             crops,
             prompt,
-            min(batch_size_for(net.backbone.device, net.options.batch_size), len(crops)),
+            min(batch_size_for(net.engine.device, net.options.batch_size), len(crops)),
             args.device,
         )
         counter.take()  # that forward is no path's

@@ -2,6 +2,9 @@
 
 import os
 
+# Downloads are off for the suite; the user's own setting is kept for the one test module that may
+# download: tests/test_real_model_files.py, the published non-weight files at pinned revisions.
+os.environ['LLMIQA_USER_HUB_OFFLINE'] = os.environ.get('HF_HUB_OFFLINE') or os.environ.get('TRANSFORMERS_OFFLINE') or ''
 os.environ['HF_HUB_OFFLINE'] = '1'  # before anything imports huggingface_hub
 os.environ['PYIQA_LLMIQA_PRESETS'] = os.devnull  # no user presets file but a test's own
 
@@ -30,6 +33,12 @@ def _boost_level_rows(folder, out, levels=9, scale=3.0, seed=1):
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope='session')
+def hub_downloads_allowed():
+    """Whether the user left downloads on (no HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) before the suite."""
+    return os.environ['LLMIQA_USER_HUB_OFFLINE'].strip().lower() not in ('1', 'true', 'yes', 'on')
 
 
 @pytest.fixture(scope='session')

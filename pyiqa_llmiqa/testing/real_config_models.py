@@ -10,7 +10,8 @@ those of the real model. Weights are random.
 
 The model-files folder is ``$LLMIQA_MODEL_FILES``, or ``shared/model_files`` beside or inside the
 checkout (the project keeps files copied from other repositories in ``shared/``, not in the
-package). Command line::
+package); without one, the same files come from the hub at pinned revisions (``hub_model_files``).
+Command line::
 
     python -m pyiqa_llmiqa.testing.real_config_models FAMILY OUT_DIR [--files DIR] [--seed N] [--full-size]
 """
@@ -23,10 +24,11 @@ import lzma
 import os
 import pathlib
 import shutil
+import tempfile
 
 import torch
 
-__all__ = ['REAL_FAMILIES', 'build_real_config_model', 'model_files_dir']
+__all__ = ['REAL_FAMILIES', 'build_real_config_model', 'find_model_files', 'model_files_dir']
 
 # Shrunk sizes per family: config keys (dotted for nested configs) and their small values.
 # Text head sizes stay as in the real model where the rope depends on them (Qwen's mrope sections
@@ -45,6 +47,31 @@ _SHRINK = {
         'vision_config.intermediate_size': 64,
         'vision_config.out_hidden_size': 128,
         'vision_config.fullatt_block_indexes': [1],
+    },
+    'qwen2_vl': {
+        'hidden_size': 128,
+        'num_attention_heads': 1,
+        'num_key_value_heads': 1,
+        'num_hidden_layers': 2,
+        'intermediate_size': 64,
+        'max_window_layers': 2,
+        'vision_config.depth': 2,
+        'vision_config.embed_dim': 32,
+        'vision_config.num_heads': 2,
+        'vision_config.hidden_size': 128,
+    },
+    'qwen3_vl': {
+        'text_config.hidden_size': 128,
+        'text_config.num_attention_heads': 1,
+        'text_config.num_key_value_heads': 1,
+        'text_config.num_hidden_layers': 2,
+        'text_config.intermediate_size': 64,
+        'vision_config.depth': 2,
+        'vision_config.hidden_size': 32,
+        'vision_config.num_heads': 2,
+        'vision_config.intermediate_size': 64,
+        'vision_config.out_hidden_size': 128,
+        'vision_config.deepstack_visual_indexes': [0, 1],
     },
     'smolvlm': {
         'text_config.hidden_size': 64,
@@ -71,6 +98,22 @@ def model_files_dir() -> pathlib.Path | None:
         if candidate.is_dir():
             return candidate
     return None
+
+
+def find_model_files(fetch_into, online: bool | None = None) -> pathlib.Path:
+    """The model-files folder (``model_files_dir``), else the hub's files at the pinned revisions
+    copied into ``fetch_into`` (``hub_model_files.fetch_model_files``; ``online`` as there)."""
+    from pyiqa_llmiqa.testing.hub_model_files import fetch_model_files
+
+    files = model_files_dir()
+    if files is None:
+        return fetch_model_files(fetch_into, online)
+    if not files.is_dir():
+        raise FileNotFoundError(
+            f'LLMIQA_MODEL_FILES is {str(files)!r}, which is not a folder; it must name the model-files '
+            'folder (one sub-folder per family), or be unset'
+        )
+    return files
 
 
 def _copy_files(source: pathlib.Path, out: pathlib.Path) -> None:
@@ -156,11 +199,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('family', choices=REAL_FAMILIES)
     parser.add_argument('out')
-    parser.add_argument('--files', type=pathlib.Path, default=None, help='the model-files folder')
+    parser.add_argument(
+        '--files',
+        type=pathlib.Path,
+        default=None,
+        help='the model-files folder (default: LLMIQA_MODEL_FILES, shared/model_files, else the hub)',
+    )
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--full-size', action='store_true', help='keep the real depth and widths')
     args = parser.parse_args(argv)
-    print(build_real_config_model(args.family, args.out, args.files, args.seed, full_size=args.full_size))
+    with tempfile.TemporaryDirectory() as fetched:
+        files = args.files or find_model_files(fetched)
+        print(build_real_config_model(args.family, args.out, files, args.seed, full_size=args.full_size))
     return 0
 
 
