@@ -26,8 +26,8 @@ from PIL import Image
 
 import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa.engines.batching import run_in_batches
-from pyiqa_llmiqa.metric import preflight
 from pyiqa_llmiqa.engines.level_tokens import level_token_ids
+from pyiqa_llmiqa.metric import preflight
 from pyiqa_llmiqa.testing import real_config_models
 from pyiqa_llmiqa.testing.hub_model_files import HUB_FILES, ModelFilesUnavailable, fetch_model_files
 from pyiqa_llmiqa.testing.real_config_models import REAL_FAMILIES, build_real_config_model, find_model_files
