@@ -27,7 +27,7 @@ import warnings
 from typing import Any, Dict
 
 from pyiqa_llmiqa.config.options import OptionError, resolve_options
-from pyiqa_llmiqa.config.presets import PRESETS, preset_options, user_preset_options
+from pyiqa_llmiqa.config.presets import PRESETS, preset_options
 from pyiqa_llmiqa.config.user_presets import load_user_presets
 
 ARCH_NAME = 'LLMIQA'
@@ -70,7 +70,7 @@ def _add_user_presets(configs) -> None:
     except OptionError as error:  # the file as a whole is broken: nothing to list, pyiqa still works
         warnings.warn(f'llmiqa user presets not added: {error}', RuntimeWarning, stacklevel=3)
         return
-    for name, entry in entries.items():
+    for name in entries:
         arch = configs.get(name, {}).get('metric_opts', {}).get('type')
         ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
         if name in configs and not ours:
@@ -79,7 +79,6 @@ def _add_user_presets(configs) -> None:
             )
             continue
         try:
-            user_preset_options(entry)
             configs[name] = preset_config(name)
         except OptionError as error:
             configs[name] = _bad_preset_config(str(error))
