@@ -2,18 +2,22 @@
 worked out from the file's own values, not by calling the loader on another route."""
 
 import math
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from pyiqa_llmiqa.common.printable import printable_path
 from pyiqa_llmiqa.inputs.images import (
     IMAGE_EXTENSIONS,
     MODEL_MAX_PIXELS,
     ImageLoadError,
     find_images,
     fit_pixels,
+    fitted_size,
     load_image,
     to_rgb,
 )
@@ -148,6 +152,74 @@ def test_unreadable_paths_name_the_file_and_the_reason(tmp_path, make, reason):
     assert str(error.value) == f'{path}: {reason}'
 
 
+def _link_loop(path):
+    os.symlink(path.name, path)
+
+
+@pytest.mark.parametrize(
+    'make, reason',
+    [
+        (os.mkfifo, 'not a regular file but a FIFO (named pipe)'),
+        (_link_loop, 'cannot be read (Too many levels of symbolic links)'),
+        (lambda p: os.symlink('gone.jpg', p), 'no such file (a symbolic link to a missing file)'),
+    ],
+    ids=['fifo', 'symlink_loop', 'broken_symlink'],
+)
+def test_paths_that_are_not_regular_files_get_their_own_reason(tmp_path, make, reason):
+    path = tmp_path / 'x.jpg'
+    make(path)
+    with pytest.raises(ImageLoadError) as error:
+        load_image(path)  # a FIFO without a writer: opening it would block, so a hang also fails
+    assert str(error.value) == f'{path}: {reason}'
+
+
+def test_character_devices_are_not_read():
+    with pytest.raises(ImageLoadError, match='^/dev/zero: not a regular file but a character device$'):
+        load_image('/dev/zero')
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root reads a file whatever its permissions')
+def test_a_file_without_read_permission_is_not_called_corrupt(tmp_path):
+    Image.new('RGB', (2, 2)).save(tmp_path / 'locked.png')
+    (tmp_path / 'locked.png').chmod(0)
+    with pytest.raises(ImageLoadError, match=r'locked.png: cannot be opened \(Permission denied\)$'):
+        load_image(tmp_path / 'locked.png')
+
+
+def test_a_float_file_out_of_range_is_refused_with_that_reason(tmp_path):
+    Image.fromarray(np.array([[0.0, 2.5]], np.float32)).save(tmp_path / 'f.tif')
+    with pytest.raises(ImageLoadError) as error:
+        load_image(tmp_path / 'f.tif')
+    assert str(error.value) == (
+        f'{tmp_path}/f.tif: a float image (mode F) must lie in [0, 1], as float tensors do; got min 0, max 2.5'
+    )
+
+
+def test_float_grey_in_0_1_is_scaled_by_255_rounding_half_to_even():
+    values = np.array([[0.0, 0.5, 1.0, 0.2, 1.5 / 255, 2.5 / 255]], np.float32)
+    # 0.5 * 255 = 127.5 -> 128 and 2.5 -> 2 (half to even, as torch.round in the tensor route); 0.2 * 255 = 51
+    assert np.asarray(to_rgb(Image.fromarray(values, 'F')))[0, :, 0].tolist() == [0, 128, 255, 51, 2, 2]
+
+
+def test_printable_path_escapes_undecodable_bytes_and_control_characters():
+    assert printable_path(b'a/bad\xff\xfe.png') == r'a/bad\xff\xfe.png'
+    assert printable_path(os.fsdecode(b'bad\xff.png')) == r'bad\xff.png'  # the str Python makes of it
+    assert printable_path('new\nline\ttab\r\x1b[31m\x7f.png') == r'new\nline\ttab\r\x1b[31m\x7f.png'
+    assert printable_path('a\u2028b\x85c') == r'a\u2028b\x85c'  # line breaks of str.splitlines()
+    for name in ('caf\u00e9 \u6f22\u5b57.png', r'C:\Users\x.png', 'plain/file name.jpg'):
+        assert printable_path(name) == name
+    assert printable_path(Path('d') / 'x\ny.png') == r'd/x\ny.png'
+
+
+def test_load_image_names_an_odd_file_as_printable_path_writes_it(tmp_path):
+    path = os.path.join(os.fsencode(tmp_path), b'bad\xff\n.jpg')
+    with open(path, 'wb') as handle:
+        handle.write(b'text')
+    with pytest.raises(ImageLoadError) as error:
+        load_image(os.fsdecode(path))
+    assert str(error.value) == rf'{tmp_path}/bad\xff\n.jpg: not an image file that Pillow can read'
+
+
 def test_between_the_pixel_limit_and_twice_it_no_warning(tmp_path, monkeypatch):
     Image.new('RGB', (12, 12)).save(tmp_path / 'big.png')  # 144 pixels
     monkeypatch.setattr(Image, 'MAX_IMAGE_PIXELS', 100)  # Pillow warns above 100, refuses above 200
@@ -179,6 +251,29 @@ def test_fit_pixels_downscales_to_at_most_max_pixels_keeping_the_aspect():
     assert box.size == (5, 5)
     sliver = fit_pixels(Image.new('RGB', (400, 1)), max_pixels=100)  # 0.5 * 1 -> at least 1
     assert sliver.size == (200, 1)
+
+
+def test_fitted_size_of_a_200_to_1_picture_stays_200_to_1():
+    # 60000x300 to 4096**2 pixels: scale sqrt(16777216 / 18000000) = 0.96544, the short side
+    # 300 * 0.96544 = 289.6 -> 289, the long side 289 * 200 = 57800 (not 57926.6 -> 57926, 200.4:1)
+    assert fitted_size(60000, 300) == (57800, 289) and fitted_size(300, 60000) == (289, 57800)
+    assert 57800 * 289 <= MODEL_MAX_PIXELS
+    wide = fit_pixels(Image.new('RGB', (60000, 300)))
+    assert wide.size == (57800, 289)
+
+
+def test_fitted_size_never_makes_the_ratio_more_extreme_nor_exceeds_the_pixels():
+    rng = np.random.default_rng(0)
+    for _ in range(20000):
+        short = int(rng.integers(1, 60))
+        long = int(rng.integers(short + 1, short * 300 + 1))
+        max_pixels = int(rng.integers(1, long * short))  # always a downscale
+        for width, height in ((long, short), (short, long)):
+            w, h = fitted_size(width, height, max_pixels)
+            new_long, new_short = max(w, h), min(w, h)
+            assert (w - h) * (width - height) >= 0 and new_short >= 1  # the long side stays the long one
+            assert new_long * short <= long * new_short, (width, height, max_pixels, w, h)  # ratio not larger
+            assert w * h <= max_pixels or new_short == 1  # a side of one pixel may be kept over the limit
 
 
 def test_find_images_expands_folders_recursively_sorted_by_extension(tmp_path):
@@ -244,3 +339,16 @@ def test_fit_pixels_keeps_a_side_of_at_least_one_pixel_and_cuts_the_box():
     halves[:, 10:] = 255
     right = fit_pixels(Image.fromarray(halves), (10, 0, 20, 10), max_pixels=25)
     assert right.size == (5, 5) and np.asarray(right).min() > 200  # the box's white pixels (edges see a little black)
+
+
+def test_find_images_lists_the_entries_of_folders_it_skips(tmp_path):
+    Image.new('RGB', (2, 2)).save(tmp_path / 'good.png')
+    os.mkfifo(tmp_path / 'fifo.png')
+    os.symlink('loop.jpg', tmp_path / 'loop.jpg')
+    os.symlink('gone.png', tmp_path / 'broken.png')
+    os.mkfifo(tmp_path / 'pipe.txt')  # not an image extension: not an image, not skipped either
+    (tmp_path / 'folder.png').mkdir()
+    skipped = []
+    assert find_images([tmp_path], skipped) == [tmp_path / 'good.png']
+    assert skipped == [tmp_path / 'broken.png', tmp_path / 'fifo.png', tmp_path / 'loop.jpg']
+    assert find_images([tmp_path / 'fifo.png']) == [tmp_path / 'fifo.png']  # named: kept, load_image says why

@@ -1,13 +1,16 @@
 """Which masks become regions: thresholds at their exact boundaries, the complement, slivers, boxes."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
+from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.segment.regions import (
     COMPLEMENT,
     MASK,
     MAX_ASPECT_RATIO,
     Region,
+    check_masks,
     crop,
     mask_bbox,
     select_regions,
@@ -127,3 +130,32 @@ def test_each_region_holds_its_pixels():
         dtype=bool,
     )
     assert rest.kind == COMPLEMENT and np.array_equal(rest.mask, expected_rest)
+
+
+def test_a_region_of_exactly_200_to_1_stays_so_when_its_crop_is_downscaled():
+    """A kept box of 60000x300 has more than 4096x4096 pixels: its crop must not become 200.4:1."""
+    image = Image.new('RGB', (60010, 310), (30, 60, 90))
+    region = Region(MASK, (5, 5, 60000, 300), 60000 * 300, 0)
+    assert not too_thin(60000, 300)
+    assert crop(image, region).size == (57800, 289)  # worked out in test_images: 200:1 exactly
+
+
+@pytest.mark.parametrize(
+    'mask, got',
+    [
+        (np.zeros((4, 6), np.uint8), 'uint8 (4, 6)'),  # 0/255 masks would weigh areas 255 times
+        (np.zeros((6, 4), bool), 'bool (6, 4)'),  # transposed: boxes outside the image
+        (np.zeros((4, 6, 1), bool), 'bool (4, 6, 1)'),
+        ([[True] * 6] * 4, 'list'),
+    ],
+    ids=['uint8', 'transposed', '3d', 'list'],
+)
+def test_masks_that_are_not_boolean_arrays_of_the_image_size_are_refused(mask, got):
+    good = np.zeros((4, 6), bool)
+    assert check_masks(iter([good]), (4, 6)) == [good]
+    with pytest.raises(OptionError) as error:
+        check_masks([good, mask], (4, 6))
+    assert str(error.value) == (
+        f'the segmenter returned mask 1 as {got} for an image of 6x4 pixels; '
+        'masks must be boolean numpy arrays of shape (4, 6) (height, width)'
+    )

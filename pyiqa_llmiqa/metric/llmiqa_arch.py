@@ -27,7 +27,7 @@ from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
 from pyiqa_llmiqa.metric.preflight import check_downloads
 from pyiqa_llmiqa.scoring.fusion import fuse
 from pyiqa_llmiqa.scoring.reading import read_levels
-from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, Region, crop, select_regions, too_thin
+from pyiqa_llmiqa.segment.regions import MAX_ASPECT_RATIO, Region, check_masks, crop, select_regions, too_thin
 
 
 @dataclass
@@ -90,7 +90,8 @@ class LLMIQA(nn.Module):
                     f'the image is {image.width}x{image.height} pixels: one side is more than '
                     f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse'
                 )
-            masks = list(self.segmenter(np.asarray(image))) if self.segmenter is not None else []
+            pixels = np.asarray(image)
+            masks = check_masks(self.segmenter(pixels), pixels.shape[:2]) if self.segmenter is not None else []
             regions = select_regions(masks, self.options.min_region_area, self.options.complement)
             plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))
             start += 1 + len(regions)

@@ -5,7 +5,8 @@ kept (the paper's ablation: 0.885 SRCC on SPAQ against 0.632-0.715 for a mask on
 One more region, the complement, covers the pixels that no kept mask covers; it is presented the
 same way as the others: the bounding box of those pixels, cut from the original image.
 A region whose box is a sliver (one side over ``MAX_ASPECT_RATIO`` times the other) is not kept:
-Qwen-VL processors refuse such images, and no quality can be read from them.
+Qwen-VL processors refuse such images, and no quality can be read from them. A box that is kept
+still passes when it is downscaled (``fitted_size`` keeps the ratio within the original's).
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image
 
+from pyiqa_llmiqa.errors import OptionError
 from pyiqa_llmiqa.inputs.images import fit_pixels
 
 MASK, COMPLEMENT = 'mask', 'complement'
@@ -35,6 +37,22 @@ class Region:
     area: int
     mask_index: Optional[int] = None  # index into the segmenter's masks; None for the complement
     mask: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+
+
+def check_masks(masks, shape: Tuple[int, int]) -> List[np.ndarray]:
+    """``masks`` as a list, once each is seen to be a boolean array of ``shape`` (height, width);
+    ``OptionError`` otherwise. A segmenter passed as a callable can return anything, and a mask of
+    another size would give boxes outside the image (cut as black), one of 0/255 areas 255 times
+    too large."""
+    masks = list(masks)
+    for index, mask in enumerate(masks):
+        if not isinstance(mask, np.ndarray) or mask.dtype != bool or mask.shape != tuple(shape):
+            got = f'{mask.dtype} {mask.shape}' if isinstance(mask, np.ndarray) else type(mask).__name__
+            raise OptionError(
+                f'the segmenter returned mask {index} as {got} for an image of {shape[1]}x{shape[0]} pixels; '
+                f'masks must be boolean numpy arrays of shape {tuple(shape)} (height, width)'
+            )
+    return masks
 
 
 def mask_bbox(mask: np.ndarray) -> Tuple[int, int, int, int]:

@@ -2,10 +2,13 @@
 
 Each :class:`Case` is a file name in the corpus folder with what scoring it must do: give a score
 (``error`` None), the same score as another file whose pixels load identically (``same_as``), or
-fail with an error whose message holds ``error`` (and the file name).
+fail with an error whose message holds ``error`` (and the file name). ``fifo.png`` and
+``loop.png`` (a symbolic link to itself) are not regular files: a folder scan skips them, so a test
+names them to see their error.
 """
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -31,6 +34,12 @@ CASES = (
     Case('truncated.jpg', error='truncated or corrupt image data'),
     Case('text.jpg', error='not an image file that Pillow can read'),
     Case('sliver.png', error='more than 200 times the other'),
+    Case('wide.png'),  # 60000x300: exactly 200:1, and still so once downscaled to 4096x4096 pixels
+    Case('fifo.png', error='not a regular file but a FIFO'),
+    Case('loop.png', error='cannot be read (Too many levels of symbolic links)'),
+    Case('float.tif', same_as='gray.png'),  # 32-bit float grey in [0, 1]: scaled by 255
+    Case('float_nan.tif', error='holds NaN values'),
+    Case('float_255.tif', error='must lie in [0, 1]'),  # float grey in [0, 255]: refused, not clipped
     Case('one_pixel.png'),
     Case('below_patch.png'),  # 3x5, smaller than a 14x14 patch
     Case('rgb.png'),
@@ -82,6 +91,12 @@ def make_corpus(folder) -> List[Case]:
     (folder / 'truncated.jpg').write_bytes(jpeg[: len(jpeg) // 2])
     (folder / 'text.jpg').write_text('this is a text file, not a JPEG\n')
     Image.new('RGB', (300, 1), (90, 120, 150)).save(folder / 'sliver.png')
+    Image.new('RGB', (60000, 300), (90, 120, 150)).save(folder / 'wide.png')
+    for special in ('fifo.png', 'loop.png'):  # written over, like the other files
+        if os.path.lexists(folder / special):
+            os.remove(folder / special)
+    os.mkfifo(folder / 'fifo.png')
+    os.symlink('loop.png', folder / 'loop.png')
     Image.new('RGB', (1, 1), (200, 30, 30)).save(folder / 'one_pixel.png')
     Image.fromarray(picture(5, 3)).save(folder / 'below_patch.png')
     rgb.save(folder / 'rgb.png')
@@ -90,6 +105,9 @@ def make_corpus(folder) -> List[Case]:
     )
     Image.fromarray(gray).save(folder / 'gray.png')
     Image.fromarray(gray.astype(np.uint16) * 257).save(folder / 'gray16.png')  # 16-bit PNG
+    Image.fromarray(gray / np.float32(255)).save(folder / 'float.tif')  # mode F
+    Image.fromarray(np.full(gray.shape, np.nan, np.float32)).save(folder / 'float_nan.tif')
+    Image.fromarray(gray.astype(np.float32)).save(folder / 'float_255.tif')
     palette = rgb.quantize(16)
     palette.save(folder / 'palette.png')
     palette.convert('RGB').save(folder / 'palette_rgb.png')
