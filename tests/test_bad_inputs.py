@@ -23,7 +23,7 @@ from PIL import Image
 import pyiqa_llmiqa  # noqa: F401  (registers the presets)
 from pyiqa_llmiqa.bench.store import read_records
 from pyiqa_llmiqa.cli import main as cli
-from pyiqa_llmiqa.errors import ImageLoadError, InputError
+from pyiqa_llmiqa.errors import ImageLoadError, InputError, OptionError
 from pyiqa_llmiqa.inputs.images import load_image
 from pyiqa_llmiqa.testing.bad_files import CASES, NON_IMAGES, make_corpus, make_huge_png
 
@@ -131,13 +131,52 @@ def test_pil_images_are_converted_like_files(metric, data_root):
         (torch.zeros(0, 3, 32, 32), 'empty'),
         (torch.randint(0, 255, (1, 3, 32, 32), dtype=torch.uint8), 'float tensor'),
         (np.random.rand(1, 3, 32, 32), 'got ndarray'),
+        (torch.rand(1, 3, 32, 32).to_sparse(), 'expected a dense tensor'),
     ],
-    ids=['nan', 'above_1', 'below_0', '3d', '4_channels', '5d', 'empty', 'uint8', 'numpy'],
+    ids=['nan', 'above_1', 'below_0', '3d', '4_channels', '5d', 'empty', 'uint8', 'numpy', 'sparse'],
 )
 def test_bad_tensors_are_refused_with_the_reason(metric, tensor, reason):
     with pytest.raises(InputError) as error:
         metric(tensor)
     assert reason in str(error.value)
+
+
+@pytest.mark.parametrize(
+    'image, reason',
+    [
+        (Image.new('RGB', (0, 0)), 'the image is empty (0x0 pixels)'),
+        (Image.new('L', (5, 0)), 'the image is empty (5x0 pixels)'),
+        (Image.fromarray(np.full((4, 4), np.nan, np.float32)), 'the float image (mode F) holds NaN values'),
+        (Image.fromarray(np.full((4, 4), 200, np.float32)), 'must lie in [0, 1], as float tensors do'),
+        (Image.new('La', (4, 4)), 'an image of mode La cannot be converted to RGB'),
+    ],
+    ids=['0x0', '5x0', 'float_nan', 'float_200', 'La'],
+)
+def test_bad_pil_images_are_refused_with_the_reason(metric, image, reason):
+    with pytest.raises(InputError) as error:
+        metric(image)
+    assert reason in str(error.value)
+
+
+def test_a_float_pil_image_in_0_1_scores_as_the_same_float_tensor(metric):
+    values = np.random.default_rng(3).random((40, 56), dtype=np.float32)
+    tensor = torch.from_numpy(values)[None, None].expand(1, 3, -1, -1)
+    assert metric(Image.fromarray(values, 'F')).item() == metric(tensor).item()
+
+
+def test_a_200_to_1_tensor_that_must_be_downscaled_is_scored(metric):
+    """300 x 60000 has more than 4096x4096 pixels: downscaled, it must stay within 200:1."""
+    assert 1 <= metric(torch.rand(1, 3, 300, 60000)).item() <= 7
+    assert 1 <= metric(torch.rand(1, 3, 60000, 300)).item() <= 7
+
+
+def test_a_segmenter_callable_with_masks_of_0_and_255_is_named(digit_backbone):
+    def uint8_masks(pixels):  # as OpenCV writes masks
+        return [np.full(pixels.shape[:2], 255, np.uint8)]
+
+    metric = pyiqa.create_metric('llmiqa', backbone=digit_backbone, device='cpu', segmenter=uint8_masks)
+    with pytest.raises(OptionError, match=r'^the segmenter returned mask 0 as uint8 \(32, 40\) for an image of 40x32'):
+        metric(torch.rand(1, 3, 32, 40))
 
 
 @pytest.mark.parametrize('size', [(1, 1), (3, 5), (1, 13)])
@@ -147,10 +186,15 @@ def test_images_smaller_than_a_patch_are_scored(metric, size):
     assert 1 <= metric(torch.rand(2, 3, height, width)).min() <= 7
 
 
+NOT_REGULAR = ('fifo.png', 'loop.png')  # a folder scan skips them: named on the command line to see why
+
+
 def test_score_command_over_a_folder_with_bad_files(cases, data_root, digit_backbone, capsys):
     corpus = data_root / 'corpus'
-    code = cli.main(['score', str(corpus), str(corpus / 'missing.jpg'), '--json', *_options(digit_backbone)])
+    named = [str(corpus / name) for name in ('missing.jpg', *NOT_REGULAR)]
+    code = cli.main(['score', str(corpus), *named, '--json', *_options(digit_backbone)])
     out, err = capsys.readouterr()
+    assert err.count('note: skipped 2 folder entries with an image extension that are not regular files') == 1
     records = [json.loads(line) for line in out.splitlines()]
     scores = {Path(r['image']).name: r['score'] for r in records}
     errors = {Path(line.split(': ')[1]).name: line for line in err.splitlines() if line.startswith(f'error: {corpus}')}
@@ -158,6 +202,75 @@ def test_score_command_over_a_folder_with_bad_files(cases, data_root, digit_back
     failed = sum(bool(case.error) for case in cases)
     assert code == 1 and f'error: {failed} of {len(cases)} images failed' in err
     assert 'Traceback' not in err and not any(name in out + err for name in NON_IMAGES)
+
+
+def test_a_command_line_with_no_scorable_file_fails_before_the_model_loads(data_root, tmp_path, capsys):
+    corpus = data_root / 'corpus'
+    named = [corpus / name for name in ('missing.jpg', *NOT_REGULAR, 'empty.jpg')]
+    missing_model = tmp_path / 'no_model'  # loading it would fail: the run must end before
+    code = cli.main(['score', *map(str, named), *_options(missing_model)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, '')
+    assert err.splitlines() == [
+        f'error: {named[0]}: no such file',
+        f'error: {named[1]}: not a regular file but a FIFO (named pipe)',
+        f'error: {named[2]}: cannot be read (Too many levels of symbolic links)',
+        f'error: {named[3]}: the file is empty',
+        'error: 4 of 4 images failed',
+    ]
+
+
+# file name on disk -> how every output (plain line, JSON, error line) writes it
+ODD_NAMES = {
+    b'bad\xff.png': r'bad\xff.png',  # not UTF-8
+    b'new\nline.png': r'new\nline.png',
+    b'tab\there.png': r'tab\there.png',
+    'caf\u00e9.png'.encode(): 'caf\u00e9.png',  # UTF-8: written as it is
+}
+
+
+def _score_in_a_process(paths, backbone, encoding, *extra):
+    command = [sys.executable, '-m', 'pyiqa_llmiqa.cli.main', 'score', *map(str, paths), *_options(backbone), *extra]
+    env = {**os.environ, 'HF_HUB_OFFLINE': '1', 'CUDA_VISIBLE_DEVICES': '', 'PYTHONIOENCODING': encoding}
+    done = subprocess.run(command, capture_output=True, env=env, timeout=300)
+    return done.returncode, done.stdout.decode(encoding), done.stderr.decode(encoding, 'replace')
+
+
+def test_odd_file_names_are_written_escaped_the_same_way_in_every_output(digit_backbone, tmp_path):
+    folder = tmp_path / 'odd'
+    folder.mkdir()
+    for name in ODD_NAMES:
+        Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(os.path.join(os.fsencode(folder), name))
+    broken = os.path.join(os.fsencode(folder), b'broken\xff.jpg')
+    Path(os.fsdecode(broken)).write_text('not a JPEG')
+    shown = {f'{folder}/{name}' for name in ODD_NAMES.values()}
+    error = f'error: {folder}/broken\\xff.jpg: not an image file that Pillow can read'
+
+    code, out, err = _score_in_a_process([folder], digit_backbone, 'utf-8')
+    assert code == 1, err[-3000:]
+    lines = out.splitlines()
+    assert len(lines) == len(ODD_NAMES) and all(line.count('\t') == 1 for line in lines)
+    assert {line.split('\t')[0] for line in lines} == shown
+    assert error in err.splitlines() and 'Traceback' not in err
+
+    code, out, err = _score_in_a_process([folder], digit_backbone, 'utf-8', '--json')
+    assert code == 1 and {json.loads(line)['image'] for line in out.splitlines()} == shown
+    assert error in err.splitlines()
+
+    # a stream that cannot write the name's characters: escaped by Python's backslashreplace
+    code, out, err = _score_in_a_process([folder / 'caf\u00e9.png'], digit_backbone, 'ascii')
+    assert code == 0, err[-3000:]
+    assert out.split('\t')[0] == f'{folder}/caf\\xe9.png'
+
+
+def test_explain_writes_an_odd_name_as_score_does(digit_backbone, tmp_path, capsys):
+    image = os.fsdecode(os.path.join(os.fsencode(tmp_path), b'odd\xff\n.png'))
+    Image.fromarray(np.full((20, 30, 3), 90, np.uint8)).save(image)
+    out = tmp_path / 'explained.png'
+    assert cli.main(['explain', image, '-o', str(out), '--json', *_options(digit_backbone)]) == 0
+    record, line = capsys.readouterr().out.splitlines()
+    assert json.loads(record)['image'] == rf'{tmp_path}/odd\xff\n.png'
+    assert line.startswith(rf'{tmp_path}/odd\xff\n.png' + '\t') and line.endswith(f'\t-> {out}')
 
 
 def _write_dataset(root: Path, names) -> Path:

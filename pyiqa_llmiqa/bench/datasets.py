@@ -205,8 +205,8 @@ def load_dataset(
         )
     if missing:
         print(
-            f'warning: {key}: {missing} of {len(items)} images are missing under {root}; they will be '
-            'recorded as failed',
+            f'warning: {key}: {missing} of {len(items)} images are missing (or not regular files) under {root}; '
+            'they will be recorded as failed',
             file=sys.stderr,
         )
     # pyiqa's mos_normalize already turns a lower-better MOS into a higher-better one.

@@ -1,9 +1,11 @@
 """`pyiqa-llmiqa explain IMAGE -o OUT.png`: draw the regions, their scores and the fused score."""
 
 import json
+import sys
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
-from pyiqa_llmiqa.cli.output import record
+from pyiqa_llmiqa.cli.output import record, write_leniently
+from pyiqa_llmiqa.common.printable import printable_path
 
 
 def add_parser(subparsers):
@@ -19,6 +21,7 @@ def run(args) -> int:
     from pyiqa_llmiqa.inputs.images import load_image
     from pyiqa_llmiqa.metric.explain import draw_assessment
 
+    write_leniently(sys.stdout)
     image = load_image(args.image)  # a bad file fails before the models load
     args.opt = [*args.opt, 'return_masks=true']
     metric = create_metric_from_args(args)
@@ -26,5 +29,5 @@ def run(args) -> int:
     path = draw_assessment(image, assessment, args.out)
     if args.json:
         print(json.dumps(record(args.image, assessment)))
-    print(f'{args.image}\t{assessment.score:.4f}\t-> {path}')
+    print(f'{printable_path(args.image)}\t{assessment.score:.4f}\t-> {printable_path(path)}')
     return 0

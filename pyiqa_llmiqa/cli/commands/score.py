@@ -4,7 +4,9 @@ import json
 import sys
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
-from pyiqa_llmiqa.cli.output import failure, record
+from pyiqa_llmiqa.cli.output import failure, record, write_leniently
+from pyiqa_llmiqa.common.printable import printable_path
+from pyiqa_llmiqa.errors import ImageLoadError
 
 
 def add_parser(subparsers):
@@ -16,13 +18,41 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from pyiqa_llmiqa.inputs.images import find_images, load_image
+    from pyiqa_llmiqa.inputs.images import check_file, find_images
 
-    paths = find_images(args.paths)
+    write_leniently(sys.stdout)
+    skipped = []
+    paths = find_images(args.paths, skipped)
+    if skipped:
+        print(
+            f'note: skipped {len(skipped)} folder entries with an image extension that are not regular files '
+            f'(FIFOs, devices, broken or looping symbolic links), such as {printable_path(skipped[0])}',
+            file=sys.stderr,
+        )
     if not paths:
-        print(f'error: no image files in {" ".join(args.paths)}', file=sys.stderr)
+        print(f'error: no image files in {" ".join(map(printable_path, args.paths))}', file=sys.stderr)
         return 2
-    metric = create_metric_from_args(args)
+    failed = 0
+    readable = []
+    for path in paths:  # paths that cannot be images fail before the model loads
+        try:
+            check_file(path)
+            readable.append(path)
+        except ImageLoadError as error:
+            failed += 1
+            print(f'error: {error}', file=sys.stderr)
+    if readable:
+        failed += _score(readable, create_metric_from_args(args), args.json)
+    if failed:
+        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
+        return 1
+    return 0
+
+
+def _score(paths, metric, as_json: bool) -> int:
+    """Print the score of each of ``paths``, or why it has none; returns how many failed."""
+    from pyiqa_llmiqa.inputs.images import load_image
+
     failed = 0
     for path in paths:
         try:
@@ -31,16 +61,13 @@ def run(args) -> int:
             failed += 1
             print(f'error: {failure(path, error)}', file=sys.stderr)
             continue
-        if args.json:
+        if as_json:
             print(json.dumps(record(path, assessment)), flush=True)
         else:
-            print(f'{path}\t{assessment.score:.4f}', flush=True)
+            print(f'{printable_path(path)}\t{assessment.score:.4f}', flush=True)
     if metric.net.fallback_count:
         print(
             f'note: {metric.net.fallback_count} answers were not a level and fell back to the likeliest level',
             file=sys.stderr,
         )
-    if failed:
-        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
-        return 1
-    return 0
+    return failed
