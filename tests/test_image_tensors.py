@@ -192,3 +192,23 @@ def test_other_metrics_keep_pyiqas_own_reading(pyiqa_route, tmp_path):
         assert InferenceModel._to_batched_tensor(other, str(tmp_path / 'missing.png')) == 'pyiqa'
         assert InferenceModel._to_batched_tensor(other, torch.full((1, 3, 2, 2), 3.0)) == 'pyiqa'
     assert calls[0] == str(tmp_path / 'missing.png') and len(calls) == 2
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_tensors_reaching_one_are_scored(dtype, digit_backbone):
+    """A valid half-precision tensor whose maximum is exactly 1.0 passes pyiqa's own range check
+    (``max < 1 + 1e-6`` rounds to ``1 < 1`` in half precision) and scores as its float32 copy."""
+    import pyiqa
+
+    metric = pyiqa.create_metric('llmiqa_global', device='cpu', backbone=digit_backbone)
+    x = torch.zeros(1, 3, 24, 32, dtype=dtype)
+    x[0, :, :12] = 1.0
+    x[0, 1, 12:] = 0.5
+    assert metric(x).item() == metric(x.float()).item()
+
+
+def test_half_precision_tensors_reach_pyiqa_in_float32(pyiqa_route):
+    InferenceModel, _, calls = pyiqa_route
+    half = torch.ones(1, 3, 2, 2, dtype=torch.float16)
+    InferenceModel._to_batched_tensor(_llmiqa_model(), half)
+    assert calls[0].dtype == torch.float32 and torch.equal(calls[0], half.float())
