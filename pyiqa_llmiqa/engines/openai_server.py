@@ -143,7 +143,7 @@ class OpenAIEngine:
             },
         ]
         try:
-            completion = self._client.chat.completions.create(
+            raw = self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=messages,
                 max_tokens=max_tokens,
@@ -153,7 +153,12 @@ class OpenAIEngine:
             )
         except self._openai.OpenAIError as error:
             raise self._server_error(error, f'on crop {index} after {self.retries} retries') from None
-        return completion.to_dict() if hasattr(completion, 'to_dict') else completion
+        try:
+            return raw.http_response.json()  # as the server wrote it, for parse_completion to check
+        except ValueError:
+            raise ServerAnswerError(
+                f'the server at {self.url} answered crop {index} with a body that is not JSON'
+            ) from None
 
     def _parse(self, completion: dict, index: int):
         try:

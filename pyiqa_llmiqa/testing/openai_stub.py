@@ -2,7 +2,7 @@
 log-probabilities in vLLM's format, errors, delays and malformed answers.
 
 ``reply`` decides each chat completion's answer from the request; every request is kept in
-``requests`` (path, headers, JSON body) for the test to read.
+``requests`` (path, headers with lower-case names, JSON body) for the test to read.
 """
 
 import json
@@ -70,7 +70,7 @@ class OpenAIStub:
                 self.wfile.write(data)
 
             def do_GET(self):
-                stub._keep(self.path, dict(self.headers), None)
+                stub._keep(self.path, {k.lower(): v for k, v in self.headers.items()}, None)
                 if self.path.rstrip('/') == '/v1/models':
                     entry = {'id': stub.model, 'object': 'model', 'owned_by': 'stub'}
                     if stub.root:
@@ -81,7 +81,7 @@ class OpenAIStub:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get('Content-Length', 0))))
-                stub._keep(self.path, dict(self.headers), body)
+                stub._keep(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 if self.path.rstrip('/') != '/v1/chat/completions':
                     self._send(404, {}, {'error': {'message': 'not found'}})
                     return
