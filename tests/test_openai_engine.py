@@ -3,6 +3,7 @@ documented format: what transformers serve cannot show (log-probabilities), faul
 
 import base64
 import io
+import json
 import math
 import socket
 import time
@@ -317,3 +318,115 @@ def test_a_missing_key_variable_is_named(monkeypatch):
     with served(answering()) as stub:
         with pytest.raises(OptionError, match="'api_key_env': the environment variable LLMIQA_UNSET_KEY is not set"):
             metric(stub.url, api_key_env='LLMIQA_UNSET_KEY')
+
+
+# --- bench: keys, failed images retried on resume, no key in any output ------------------------------
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    """Five small images with MOS 1..5."""
+    import csv
+
+    import yaml
+
+    root = tmp_path / 'set'
+    (root / 'images').mkdir(parents=True)
+    rows = [('img_name', 'mos')]
+    for i in range(5):
+        image(i, (48, 36)).save(root / 'images' / f'im{i}.png')
+        rows.append((f'im{i}.png', i + 1))
+    with open(root / 'meta.csv', 'w', newline='') as handle:
+        csv.writer(handle).writerows(rows)
+    options = {
+        'tinyset': {
+            'name': 'TinySet',
+            'type': 'GeneralNRDataset',
+            'dataroot_target': str(root / 'images'),
+            'meta_info_file': str(root / 'meta.csv'),
+        }
+    }
+    (root / 'set.yml').write_text(yaml.safe_dump(options))
+    return root / 'set.yml'
+
+
+def bench(dataset, url, out, *extra):
+    from pyiqa_llmiqa.cli import main as cli
+
+    args = ['bench', '--dataset', str(dataset), '--metrics', 'llmiqa_global', '--out', str(out), '--device', 'cpu']
+    args += ['--opt', f'backbone={MODEL}', '--opt', 'engine=openai', '--opt', f'server_url={url}', *extra]
+    return cli.main(args)
+
+
+def key_at(url):
+    from pyiqa_llmiqa.bench.metrics import metric_spec
+
+    return metric_spec('llmiqa_global', {'engine': 'openai', 'server_url': url, 'backbone': MODEL}).key({})
+
+
+def test_bench_keys_name_engine_url_and_served_model_and_failed_images_are_retried(tiny_dataset, tmp_path):
+    from pyiqa_llmiqa.bench.store import read_records
+
+    seen, failing = [], {'on': True}
+
+    def reply(body):  # the second image seen fails with 503 while 'on'
+        uri = body['messages'][1]['content'][0]['image_url']['url']
+        if uri not in seen:
+            seen.append(uri)
+        if failing['on'] and len(seen) > 1 and uri == seen[1]:
+            return 503, {'Retry-After': '0'}, {'error': {'message': 'overloaded'}}
+        level = str(1 + seen.index(uri) % 7)
+        return 200, {}, vllm_completion(MODEL, [(level, ln(0.9), {level: ln(0.9)})])
+
+    out = tmp_path / 'out'
+    with served(reply, root='/models/qwen2.5-vl-7b') as stub:
+        assert bench(tiny_dataset, stub.url, out, '--opt', 'request_retries=1') == 0
+        (results,) = (out / 'predictions' / 'tinyset').glob('llmiqa_global-*.jsonl')
+        records = {r['image']: r for r in read_records(results)}
+        failed = [r for r in records.values() if 'error' in r]
+        assert len(failed) == 1 and failed[0]['retry'] and stub.url in failed[0]['error']
+        described = json.loads(results.with_suffix('.options.json').read_text())
+        assert described['options']['engine'] == 'openai' and described['options']['server_url'] == stub.url
+        assert described['served'] == {'id': MODEL, 'root': '/models/qwen2.5-vl-7b'}
+
+        failing['on'] = False  # the same command again: the failed image is scored, the others kept
+        asked = len(stub.completions())
+        assert bench(tiny_dataset, stub.url, out) == 0
+        assert len(stub.completions()) == asked + 1
+        assert all('score' in r for r in read_records(results))
+
+        assert key_at(stub.url) in results.name
+        with served(reply) as elsewhere:  # another server: another key
+            assert key_at(elsewhere.url) != key_at(stub.url)
+        stub.root = '/models/other-weights'  # the same name and URL for other weights: another key
+        assert key_at(stub.url) not in results.name
+
+
+def test_no_output_of_a_bench_run_holds_the_key(tiny_dataset, tmp_path, monkeypatch, caplog, capsys):
+    import logging
+    from pathlib import Path
+
+    monkeypatch.setenv('LLMIQA_TEST_KEY', KEY)
+    caplog.set_level(logging.DEBUG)  # the openai client's and httpx's own logs too
+    calls = []
+
+    def reply(body):  # one image fails with a message that echoes the key, the others are scored
+        calls.append(1)
+        if len(calls) == 2:
+            return 500, {'Retry-After': '0'}, {'error': {'message': f'denied for {KEY}'}}
+        return 200, {}, vllm_completion(MODEL, [('5', ln(0.7), {'5': ln(0.7), '4': ln(0.2)})])
+
+    out = tmp_path / 'out'
+    with served(reply) as stub:
+        code = bench(tiny_dataset, stub.url, out, '--opt', 'api_key_env=LLMIQA_TEST_KEY', '--opt', 'request_retries=0')
+        assert code == 0
+        assert {h.get('authorization') for _, h, _ in stub.requests} == {f'Bearer {KEY}'}  # the key was used
+    files = [path for path in Path(out).rglob('*') if path.is_file()]
+    assert {'report.html', 'run.json', 'table.md'} <= {path.name for path in files}
+    assert any(path.name.endswith('.options.json') for path in files)
+    for path in files:
+        assert KEY.encode() not in path.read_bytes(), path
+    printed = capsys.readouterr()
+    assert 'failed' in printed.err  # the failure was reported
+    for text in (printed.out, printed.err, caplog.text):
+        assert KEY not in text

@@ -13,9 +13,18 @@ from pyiqa_llmiqa.common.names import close_matches
 from pyiqa_llmiqa.config.options import OptionError
 from pyiqa_llmiqa.config.presets import preset_names, resolved_options
 
-# llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
-# is returned beside it. Changing them keeps finished results; every other option is in the key.
-SCORE_NEUTRAL_OPTIONS = ('mask_cache_dir', 'return_masks')
+# llmiqa options that cannot change a score: where masks are cached, whether each region's mask is
+# returned beside it, and how requests reach a server. Changing them keeps finished results; every
+# other option is in the key.
+SCORE_NEUTRAL_OPTIONS = (
+    'mask_cache_dir',
+    'return_masks',
+    'api_key_env',
+    'allow_insecure_http',
+    'requests_in_flight',
+    'request_timeout',
+    'request_retries',
+)
 
 
 @dataclass
