@@ -164,7 +164,7 @@ def test_a_blank_first_token_is_read_one_token_later_from_then_on():
 def test_no_level_among_the_top_log_probs_is_an_error_not_nan():
     with served(answering(('x', ln(0.6), {'x': ln(0.6), 'y': ln(0.3)}))) as stub:
         for mode in ('expectation', 'greedy'):
-            with pytest.raises(ServerAnswerError, match='no quality level is among the log-probabilities'):
+            with pytest.raises(ServerAnswerError, match='crop 0 with no quality level among its top 20 log-prob'):
                 metric(stub.url, score_mode=mode).assess([image()])
 
 

@@ -187,6 +187,13 @@ class OpenAIEngine:
                 f'the server at {self.url} answered crop {index} with {answer.token!r}, not a level 1..{self.levels}, '
                 'and returned no log-probabilities to fall back on the likeliest level'
             )
+        if torch.isneginf(log_probs).all() and (self.score_mode == 'expectation' or not greedy):
+            # a softmax over no level would be NaN: say so instead
+            needed = 'expectation' if self.score_mode == 'expectation' else f'fallback for the answer {answer.token!r}'
+            raise ServerAnswerError(
+                f'the server at {self.url} answered crop {index} with no quality level among its top '
+                f'{TOP_LOGPROBS} log-probabilities, so the {needed} cannot be read'
+            )
         return log_probs, greedy
 
     def answer(self, crops: Sequence[Image.Image]) -> LevelAnswers:

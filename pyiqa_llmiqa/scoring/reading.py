@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import torch
 
 from pyiqa_llmiqa.engines.base import NOT_A_LEVEL, LevelAnswers
-from pyiqa_llmiqa.errors import ServerAnswerError
 
 
 @dataclass
@@ -22,27 +21,9 @@ class LevelReading:
     fallback: torch.Tensor  # (N,) bool: greedy's answer was not a level
 
 
-def _check_some_level(log_probs: torch.Tensor, greedy) -> None:
-    """Each crop read from the levels' log-probabilities has one above -inf: an engine on a server sees
-    only the top log-probabilities it returns, and where no level is among them there is nothing to
-    read (a softmax would be NaN). ``greedy``: the greedy answers, where only the non-levels read them."""
-    none = torch.isneginf(log_probs).all(dim=-1)
-    if greedy is not None:
-        none &= greedy == NOT_A_LEVEL
-    if none.any():
-        crops = none.nonzero().flatten().tolist()
-        raise ServerAnswerError(
-            f'crop(s) {crops}: no quality level is among the log-probabilities the engine returned (a server '
-            'returns only its top log-probabilities), so the '
-            + ('likeliest level after a non-level greedy answer' if greedy is not None else 'expectation')
-            + ' cannot be read'
-        )
-
-
 def read_levels(answers: LevelAnswers, mode: str) -> LevelReading:
     """Read quality levels from ``answers`` by the rule ``mode`` (``greedy`` or ``expectation``)."""
     log_probs = answers.log_probs.float()
-    _check_some_level(log_probs, answers.greedy if mode == 'greedy' else None)
     probabilities = log_probs.softmax(dim=-1)
     if mode == 'expectation':
         levels = torch.arange(1, log_probs.shape[1] + 1, dtype=torch.float32, device=log_probs.device)
