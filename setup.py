@@ -70,7 +70,8 @@ setup(
         'num2words',  # SmolVLM's processor spells numbers with it
     ],
     extras_require={
-        'test': ['pytest', 'hypothesis'],
+        'test': ['pytest', 'hypothesis', 'openai>=1.40', 'transformers[serving]'],  # tests/test_openai_server.py
+        'server': ['openai>=1.40'],  # engine openai: an OpenAI-compatible server runs the model
         'dev': ['pytest', 'hypothesis', 'mutmut>=3.8,<4', 'ruff'],  # tools/mutation.sh: the mutation score
         'owl3': ['icecream'],  # mPLUG-Owl3's own code imports icecream
     },
