@@ -30,3 +30,7 @@ class SegmenterLoadError(LLMIQAError, RuntimeError):
 
 class CheckpointNotFoundError(LLMIQAError, FileNotFoundError):
     """A SAM2 checkpoint is neither the local file named nor in reach on the hub; the message says how to get it."""
+
+
+class PyiqaInternalsError(LLMIQAError, RuntimeError):
+    """The installed pyiqa lacks or reshaped an internal the plugin relies on; the message names each."""

@@ -12,6 +12,7 @@ import os
 import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
+from pyiqa_llmiqa.common.pyiqa_internals import INFERENCE_MODEL_KWARGS
 from pyiqa_llmiqa.errors import LLMIQAError
 
 # Hub ids the presets and docs/backbones.md name: (parameters in billions, weights in GB in bf16).
@@ -199,16 +200,13 @@ def _llmiqa_options(metric_name, overrides) -> Optional[Dict[str, Any]]:
 def _checked(original_init):
     @functools.wraps(original_init)
     def __init__(self, metric_name, *args, **kwargs):
-        options = _llmiqa_options(metric_name, {k: v for k, v in kwargs.items() if k not in _PYIQA_KWARGS})
+        options = _llmiqa_options(metric_name, {k: v for k, v in kwargs.items() if k not in INFERENCE_MODEL_KWARGS})
         if options is not None:
             before_loading(options, kwargs.get('device'))
         original_init(self, metric_name, *args, **kwargs)
 
     __init__.llmiqa_preflight = True
     return __init__
-
-
-_PYIQA_KWARGS = ('as_loss', 'loss_weight', 'loss_reduction', 'device', 'seed', 'check_input_range', 'metric_mode')
 
 
 def check_before_building() -> None:
