@@ -62,11 +62,11 @@ setup(
         'accelerate>=1.2.0',  # transformers 5.x imports accelerate's get_module_size_with_ties (1.2)
         'sam2>=1.1.0',
         'pycocotools>=2.0.7',
-        'pillow>=9.4.0',
+        'pillow>=10.3.0',  # before 10.3 a 16-bit PNG of small values reads as 8-bit (tests/test_images.py)
         'numpy>=1.24.4',
         'scipy>=1.10.0',
         'pyyaml>=6.0',
-        'tqdm>=4.66.1',
+        'tqdm>=4.68.0',  # before 4.68 the bar does not follow a resized terminal (tests/test_bench_runner.py)
         'matplotlib>=3.7.0',
         'num2words>=0.5.10',  # SmolVLM's processor spells numbers with it
     ],
