@@ -51,3 +51,7 @@ class ServerError(LLMIQAError, RuntimeError):
 
 class ServerAnswerError(LLMIQAError, ValueError):
     """A model server answered, but not with what the score needs; the message says what was wrong."""
+
+
+class PyiqaInternalsError(LLMIQAError, RuntimeError):
+    """The installed pyiqa lacks or reshaped an internal the plugin relies on; the message names each."""
