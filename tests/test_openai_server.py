@@ -11,14 +11,17 @@ import pytest
 
 import pyiqa_llmiqa  # noqa: F401
 from pyiqa_llmiqa.errors import ServerAnswerError
-from pyiqa_llmiqa.testing.local_server import local_server
+from pyiqa_llmiqa.testing.local_server import as_hub_cache, local_server
+
+SERVED = 'local/tiny-digits'  # the digit backbone, as a hub id in the server's cache
 
 
 @pytest.fixture(scope='module')
 def server(digit_backbone, tmp_path_factory):
     """The base URL of `transformers serve` with the digit backbone, stopped after the module."""
-    log = tmp_path_factory.mktemp('serve') / 'serve.log'
-    with local_server(digit_backbone, log=log) as url:
+    folder = tmp_path_factory.mktemp('serve')
+    cache = as_hub_cache(digit_backbone, SERVED, folder / 'hub')
+    with local_server(SERVED, log=folder / 'serve.log', hub_cache=cache) as url:
         yield url
 
 
@@ -42,10 +45,8 @@ def summary(assessments):
 def test_greedy_scores_through_the_server_equal_the_in_process_ones(preset, digit_backbone, server, images):
     segmenter = {'segmenter': TwoBoxes(), 'min_region_area': 0.01} if preset == 'llmiqa' else {}
     here = pyiqa.create_metric(preset, backbone=digit_backbone, device='cpu', **segmenter)
-    there = pyiqa.create_metric(
-        preset, backbone=digit_backbone, device='cpu', engine='openai', server_url=server, **segmenter
-    )
-    assert there.net.engine.served == {'id': digit_backbone}  # transformers serve lists the folder it serves
+    there = pyiqa.create_metric(preset, backbone=SERVED, device='cpu', engine='openai', server_url=server, **segmenter)
+    assert there.net.engine.served['id'] == SERVED  # what the server reports for the model it serves
     expected, received = here.net.assess(images), there.net.assess(images)
     assert summary(received) == summary(expected)
     if preset == 'llmiqa':
@@ -55,7 +56,7 @@ def test_greedy_scores_through_the_server_equal_the_in_process_ones(preset, digi
 def test_expectation_needs_log_probs_which_transformers_serve_does_not_return(digit_backbone, server, images):
     metric = pyiqa.create_metric(
         'llmiqa_global',
-        backbone=digit_backbone,
+        backbone=SERVED,
         device='cpu',
         engine='openai',
         server_url=server,

@@ -72,3 +72,13 @@ def test_pieces_read_from_source_are_checked_in_a_fake_pyiqa(monkeypatch, tmp_pa
     ]
     (tmp_path / 'metrics' / 'correlation_coefficient.py').unlink()
     assert 'pyiqa.metrics.correlation_coefficient.fit_curve is missing' in internals_problems()
+
+
+def test_registration_names_a_missing_pyiqa_internal(monkeypatch):
+    from pyiqa.models.inference_model import InferenceModel
+
+    from pyiqa_llmiqa.pyiqa_plugin import register
+
+    monkeypatch.delattr(InferenceModel, 'is_valid_input')
+    with pytest.raises(PyiqaInternalsError, match='InferenceModel.is_valid_input is missing'):
+        register()
