@@ -56,7 +56,6 @@ LEVELS = 7
 # Given masks: relative size sqrt(area / image area) log-normal, most masks small, a few large.
 SIZE_MEDIAN, SIZE_SIGMA = 0.1, 0.9
 AREA_RANGE = (0.002, 0.5)  # fractions of the image; llmiqa drops masks under 0.001
-FLOOR_BATCH_SIZES = (1, 2, 4, 8, 16)
 # Random SAM2 weights pass none of the paper's filters; these let its candidates through.
 LOWERED = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0}
 FASTER = {
@@ -328,7 +327,7 @@ def bench_scoring(args, backbone, images, report):
         paths = {'naive': partial(naive_scores, model, processor, crops, net.standard)}
         for size in args.batch_sizes:  # None: llmiqa's default for the device
             paths[f'project_{size or "default"}'] = partial(_project_scores, net, image, size)
-        for size in FLOOR_BATCH_SIZES:
+        for size in args.floor_batch_sizes:
             paths[f'floor_{size}'] = partial(floor.scores, crops, partial(fixed_batches, size))
         if index == 0:  # warm-up: first-call costs (kernel selection, lazy inits) are not measured
             for run in paths.values():
@@ -547,7 +546,8 @@ def plot(report, path):
             style = '-o' if key in ('naive', 'project_default') else '--.'
             axis.plot(counts, [row['paths'][key]['best_seconds'] for row in rows], style, label=key)
         axis.plot(counts, [row['floor']['best_seconds'] for row in rows], 'k-s', label='floor')
-        axis.set(title=name, xlabel='regions (given masks)', ylabel='seconds per image', xticks=counts)
+        axis.set(title=name, xlabel='regions (given masks)', ylabel=f'{report["clock"]} seconds per image')
+        axis.set_xticks(counts)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
     figure.suptitle(f'{report["machine"]["device"]}, best of {report["repeats"]} interleaved runs', fontsize=9)
@@ -609,6 +609,13 @@ def main(argv=None):
         type=_batch_size,
         default=[None, 1, 4, 8],
         help="llmiqa's batch_size for each project path; 'default' for the device's default",
+    )
+    parser.add_argument(
+        '--floor-batch-sizes',
+        nargs='+',
+        type=int,
+        default=[1, 2, 4, 8, 16],
+        help="the floor's batch sizes; the cheapest counts",
     )
     parser.add_argument(
         '--regions', type=int, nargs='+', default=[6, 20, 40, 70], help='given masks per image (plus the complement)'
