@@ -63,7 +63,7 @@ class LLMIQAOptions:
     level_descriptions: Union[List[str], Tuple[str, ...], None] = None
     score_mode: str = 'greedy'
     dtype: str = 'auto'
-    batch_size: Optional[int] = None  # None: 8 on a GPU, 1 on a CPU (see batch_size_for)
+    batch_size: Optional[int] = None  # None: 8 on a GPU, 4 on a CPU (see batch_size_for)
     share_prefix: bool = True
     trust_remote_code: bool = False
     quantization: Optional[str] = None
@@ -138,8 +138,8 @@ OPTION_HELP = {
     'score_mode': "greedy: the token greedy decoding would answer (the paper's); expectation: softmax "
     'over the K level tokens, expected level',
     'dtype': 'auto (bfloat16 on a GPU that supports it, else float32), bfloat16, float16, float32',
-    'batch_size': 'images and regions per forward pass; null: 8 on a GPU, 1 on a CPU (where a padded '
-    'batch only adds work)',
+    'batch_size': 'images and regions per forward pass, in batches of similar size; an out-of-memory '
+    'batch is halved and retried; null: 8 on a GPU, 4 on a CPU (docs/speed.md); 1 uses the least memory',
     'share_prefix': "compute the prompt's shared text prefix (template opening and standard) once and "
     'reuse its keys and values',
     'trust_remote_code': "let transformers run the model repository's own code (needed by mPLUG-Owl3)",
