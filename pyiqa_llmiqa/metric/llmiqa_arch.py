@@ -63,7 +63,8 @@ class LLMIQA(nn.Module):
             options = {key: value for key, value in options.items() if key != 'segmenter'}
         self.options = resolve_options(**options)
         opts = self.options
-        check_downloads(opts.to_dict())  # a missing file on an unreachable hub fails here, in seconds
+        # a missing file fails here, in seconds (a given segmenter has nothing to download)
+        check_downloads({**opts.to_dict(), 'segmenter': given_segmenter or opts.segmenter})
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
         self.engine = load_engine(opts, self.standard)
         self.segmenter = None
@@ -90,7 +91,7 @@ class LLMIQA(nn.Module):
                     f'the image is {image.width}x{image.height} pixels: one side is more than '
                     f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse'
                 )
-            masks = list(self.segmenter(np.asarray(image))) if self.segmenter is not None else []
+            masks = list(self.segmenter(np.array(image)))  # writable: torch warns on a read-only array if self.segmenter is not None else []
             regions = select_regions(masks, self.options.min_region_area, self.options.complement)
             plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))
             start += 1 + len(regions)

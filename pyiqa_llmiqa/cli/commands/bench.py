@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pyiqa_llmiqa.cli.metric_args import add_option_arguments, options_from_args
 from pyiqa_llmiqa.cli.report_args import add_table_arguments, build_from_args
+from pyiqa_llmiqa.common.notices import plural
 
 
 def add_parser(subparsers):
@@ -81,7 +82,7 @@ def run(args) -> int:
     failed = sum(r.failed for r in rows)
     if failed:
         print(
-            f'{failed} image(s) failed; their reasons are in the "error" field of the JSON lines under '
+            f'{plural(failed, "image")} failed; their reasons are in the "error" field of the JSON lines under '
             f'{out / "predictions"} (--retry-failed scores them again)',
             file=sys.stderr,
         )

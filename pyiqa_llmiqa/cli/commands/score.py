@@ -5,6 +5,7 @@ import sys
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
 from pyiqa_llmiqa.cli.output import failure, record
+from pyiqa_llmiqa.common.notices import plural
 
 
 def add_parser(subparsers):
@@ -36,11 +37,10 @@ def run(args) -> int:
         else:
             print(f'{path}\t{assessment.score:.4f}', flush=True)
     if metric.net.fallback_count:
-        print(
-            f'note: {metric.net.fallback_count} answers were not a level and fell back to the likeliest level',
-            file=sys.stderr,
-        )
+        answers = plural(metric.net.fallback_count, 'answer')
+        were = 'was' if metric.net.fallback_count == 1 else 'were'
+        print(f'note: {answers} {were} not a level and fell back to the likeliest level', file=sys.stderr)
     if failed:
-        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
+        print(f'error: {failed} of {plural(len(paths), "image")} failed', file=sys.stderr)
         return 1
     return 0
