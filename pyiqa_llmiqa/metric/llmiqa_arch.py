@@ -91,7 +91,8 @@ class LLMIQA(nn.Module):
                     f'the image is {image.width}x{image.height} pixels: one side is more than '
                     f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse'
                 )
-            masks = list(self.segmenter(np.array(image)))  # writable: torch warns on a read-only array if self.segmenter is not None else []
+            # np.array, not asarray: a writable copy (torch warns about a read-only array)
+            masks = list(self.segmenter(np.array(image))) if self.segmenter is not None else []
             regions = select_regions(masks, self.options.min_region_area, self.options.complement)
             plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))
             start += 1 + len(regions)
