@@ -43,6 +43,7 @@ def boost_level_rows(folder, out, levels: int = 9, scale: float = 3.0, seed: int
 
 def _last_hidden_states(engine, images: Sequence[Image.Image]) -> torch.Tensor:
     """(N, hidden) float64: what the output layer reads for the answer's token, one image at a time."""
+    engine.answer(images[:1])  # the first call also runs the shared prompt prefix through the model
     states = []
     hook = engine.model.get_output_embeddings().register_forward_hook(
         lambda module, inputs, output: states.append(inputs[0][:, -1].detach().double())
@@ -52,6 +53,8 @@ def _last_hidden_states(engine, images: Sequence[Image.Image]) -> torch.Tensor:
             engine.answer([image])
     finally:
         hook.remove()
+    if len(states) != len(images):
+        raise RuntimeError(f'expected one answer per image, the output layer ran {len(states)} times')
     return torch.cat(states)
 
 
