@@ -31,6 +31,7 @@ from pyiqa_llmiqa.common.notices import warn_once
 from pyiqa_llmiqa.config.options import OptionError, resolve_options
 from pyiqa_llmiqa.config.presets import PRESETS, preset_options, user_preset_options
 from pyiqa_llmiqa.config.user_presets import load_user_presets
+from pyiqa_llmiqa.errors import LLMIQAError
 
 ARCH_NAME = 'LLMIQA'
 ARCH_PATH = 'pyiqa_llmiqa.metric.llmiqa_arch:LLMIQA'
@@ -102,7 +103,10 @@ def _check_first(original_init):
             from pyiqa_llmiqa.metric.preflight import before_building
 
             arch_options = {k: v for k, v in kwargs.items() if k not in PYIQA_KWARGS}
-            before_building(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
+            try:
+                before_building(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
+            except LLMIQAError as error:  # its message is the point: a traceback that ends here is shorter
+                raise error.with_traceback(None) from error.__cause__
         original_init(self, metric_name, *args, **kwargs)
 
     __init__.llmiqa_wrapped = True
