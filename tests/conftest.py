@@ -19,6 +19,14 @@ from pyiqa_llmiqa.testing.sam2_checkpoints import save_random_sam2_checkpoint
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
 
 
+@pytest.fixture(autouse=True)
+def no_notice_shown_yet(monkeypatch):
+    """Each test starts as a fresh process would: no once-per-process warning shown yet."""
+    from pyiqa_llmiqa.common import notices
+
+    monkeypatch.setattr(notices, '_shown', set())
+
+
 @pytest.fixture(scope='session')
 def hub_downloads_allowed():
     """Whether the user left downloads on (no HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE) before the suite."""

@@ -40,7 +40,7 @@ def cache_dir() -> Path:
 
 
 def demo_models(folder: Path, calibration: Sequence[Image.Image]) -> DemoModels:
-    """The demo's models in ``folder``, built there first if they are not (about 15 s on 2 cores);
+    """The demo's models in ``folder``, built there first if they are not ;
     the backbone's levels are spread over the ``calibration`` pictures."""
     models = DemoModels(folder / 'qwen2_5_vl-levels', folder / 'sam2.1_hiera_t_random.pt')
     if models.backbone.is_dir() and models.sam2_checkpoint.is_file():

@@ -1,4 +1,4 @@
-"""`pyiqa-llmiqa demo OUT`: the whole product offline, in about a minute, on tiny random-weight models.
+"""pyiqa-llmiqa demo OUT: every step offline, on tiny random-weight models built once.
 
 Scores the example images with their SAM2 regions (a picture of each), then benchmarks llmiqa_global
 and pyiqa's PIQE on a small set it makes (the examples at increasing blur, labelled by the blur) and
