@@ -12,8 +12,10 @@ What the arch cannot do itself, because pyiqa keeps it from the arch, is done by
 other metric):
 
 - ``__init__``: pyiqa passes its ``device`` argument to the model it wraps, not to the arch, and
-  builds the arch before moving it. The device is checked (a CUDA device torch cannot use), and a
-  7B backbone on a CPU is warned about, before the arch loads gigabytes of weights.
+  builds the arch before moving it. The checks before loading (``metric.preflight``: a CUDA device
+  torch cannot use, a 7B backbone on a CPU, every missing download) run here, before the arch
+  loads gigabytes of weights, so pyiqa's command line and ``create_metric`` say what
+  ``pyiqa-llmiqa`` says, in the same order.
 - ``_to_batched_tensor``: pyiqa reads a path with ``imread2tensor`` (no EXIF orientation, Pillow's
   traceback on a bad file) and asserts on tensors, so the arch never sees either. For llmiqa
   metrics a path goes through ``load_image``, a PIL image through ``to_rgb``, and a tensor is
@@ -24,12 +26,13 @@ import copy
 import functools
 import os
 import sys
-import warnings
 from typing import Any, Dict
 
+from pyiqa_llmiqa.common.notices import warn_once
 from pyiqa_llmiqa.config.options import OptionError, resolve_options
 from pyiqa_llmiqa.config.presets import PRESETS, preset_options
 from pyiqa_llmiqa.config.user_presets import load_user_presets
+from pyiqa_llmiqa.errors import LLMIQAError
 from pyiqa_llmiqa.pyiqa_internals import INFERENCE_MODEL_KWARGS, check_pyiqa_internals
 
 ARCH_NAME = 'LLMIQA'
@@ -68,15 +71,13 @@ def _add_user_presets(configs) -> None:
     try:
         entries = load_user_presets()
     except OptionError as error:  # the file as a whole is broken: nothing to list, pyiqa still works
-        warnings.warn(f'llmiqa user presets not added: {error}', RuntimeWarning, stacklevel=3)
+        warn_once(f'llmiqa user presets not added: {error}', RuntimeWarning)  # register() may run twice
         return
     for name in entries:
         arch = configs.get(name, {}).get('metric_opts', {}).get('type')
         ours = name in PRESETS or arch in (ARCH_NAME, BAD_PRESET_ARCH)
         if name in configs and not ours:
-            warnings.warn(
-                f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name', RuntimeWarning, stacklevel=3
-            )
+            warn_once(f'llmiqa user preset {name!r} not added: pyiqa has a metric of that name', RuntimeWarning)
             continue
         try:
             configs[name] = preset_config(name)
@@ -90,18 +91,21 @@ def _is_llmiqa(metric_name) -> bool:
     return DEFAULT_CONFIGS.get(metric_name, {}).get('metric_opts', {}).get('type') == ARCH_NAME
 
 
-def _check_device_first(original_init):
-    """``InferenceModel.__init__`` that checks the device of an llmiqa metric before the arch loads."""
+def _check_first(original_init):
+    """``InferenceModel.__init__`` that runs the checks before loading of an llmiqa metric first."""
 
     @functools.wraps(original_init)
     def __init__(self, metric_name, *args, **kwargs):
         if _is_llmiqa(metric_name):
             from pyiqa.default_model_configs import DEFAULT_CONFIGS
 
-            from pyiqa_llmiqa.metric.preflight import check_device_for
+            from pyiqa_llmiqa.metric.preflight import before_building
 
             arch_options = {k: v for k, v in kwargs.items() if k not in INFERENCE_MODEL_KWARGS}
-            check_device_for(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
+            try:
+                before_building(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
+            except LLMIQAError as error:  # its message is the point: a traceback that ends here is shorter
+                raise error.with_traceback(None) from error.__cause__
         original_init(self, metric_name, *args, **kwargs)
 
     __init__.llmiqa_wrapped = True
@@ -138,7 +142,7 @@ def wrap_pyiqa_internals() -> None:
     from pyiqa.models.inference_model import InferenceModel
 
     if not getattr(InferenceModel.__init__, 'llmiqa_wrapped', False):
-        InferenceModel.__init__ = _check_device_first(InferenceModel.__init__)
+        InferenceModel.__init__ = _check_first(InferenceModel.__init__)
     if not getattr(InferenceModel._to_batched_tensor, 'llmiqa_wrapped', False):
         InferenceModel._to_batched_tensor = _route_inputs(InferenceModel._to_batched_tensor)
 

@@ -12,27 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
+from pyiqa_llmiqa.testing.level_answers import boost_level_rows
 from pyiqa_llmiqa.testing.sam2_checkpoints import save_random_sam2_checkpoint
 from pyiqa_llmiqa.testing.tiny_models import build_tiny_model
 
 
-def _boost_level_rows(folder, out, levels=9, scale=3.0, seed=1):
-    """Copy a tiny model, with lm_head rows of the digit tokens made large so answers are digits."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+@pytest.fixture(autouse=True)
+def no_notice_shown_yet(monkeypatch):
+    """Each test starts as a fresh process would: no once-per-process warning shown yet."""
+    from pyiqa_llmiqa.common import notices
 
-    processor = AutoProcessor.from_pretrained(folder)
-    model = AutoModelForImageTextToText.from_pretrained(folder)
-    ids = [processor.tokenizer.encode(str(k), add_special_tokens=False)[0] for k in range(1, levels + 1)]
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        weight = model.get_output_embeddings().weight
-        weight[ids] = torch.randn(len(ids), weight.shape[1], generator=generator) * scale
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
+    monkeypatch.setattr(notices, '_shown', set())
 
 
 @pytest.fixture(scope='session')
@@ -50,7 +42,7 @@ def tiny_backbone(tmp_path_factory):
 @pytest.fixture(scope='session')
 def digit_backbone(tiny_backbone, tmp_path_factory):
     """A tiny Qwen2.5-VL folder whose answers are digits."""
-    return str(_boost_level_rows(tiny_backbone, tmp_path_factory.mktemp('tiny_digits')))
+    return str(boost_level_rows(tiny_backbone, tmp_path_factory.mktemp('tiny_digits')))
 
 
 @pytest.fixture(scope='session')

@@ -117,7 +117,7 @@ def test_create_metric_from_args_checks_downloads_then_hands_everything_to_pyiqa
     from pyiqa_llmiqa.config.options import LLMIQAOptions
 
     checked, created = [], []
-    monkeypatch.setattr(pyiqa_llmiqa.metric.preflight, 'check_downloads', checked.append)
+    monkeypatch.setattr(pyiqa_llmiqa.metric.preflight, 'before_loading', lambda opts, device: checked.append(opts))
     monkeypatch.setattr(pyiqa, 'create_metric', lambda name, **kwargs: created.append((name, kwargs)) or 'metric')
     (tmp_path / 'o.yml').write_text('levels: 5\n')
     args = _parser().parse_args(

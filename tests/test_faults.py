@@ -122,7 +122,10 @@ def test_hub_id_not_in_the_cache_offline_says_how_to_get_it(picture, capsys):
     code = cli.main(['score', str(picture), '--metric', 'llmiqa_global', '--opt', 'backbone=nobody/no-such-model'])
     err = capsys.readouterr().err
     assert code == 2 and 'Traceback' not in err
-    assert "could not load backbone 'nobody/no-such-model'" in err and '`hf download nobody/no-such-model`' in err
+    assert err.startswith('error: HF_HUB_OFFLINE=1 is set, and this metric needs files that are not in the local cache')
+    assert (
+        '  - backbone nobody/no-such-model (size unknown here)\n' in err and 'hf download nobody/no-such-model\n' in err
+    )
 
 
 class _Payload:

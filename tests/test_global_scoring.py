@@ -103,9 +103,12 @@ def test_tokenizer_that_splits_a_level_fails_at_load_time(tiny_backbone, tmp_pat
     _metric(str(tmp_path), levels=5, standard='word')  # levels 1..5 are single tokens
 
 
-def test_missing_backbone_offline_names_the_fix():
+def test_missing_backbone_offline_names_the_fix(monkeypatch):
+    """The loader's own message, for a model the checks before loading took as cached (a partial download)."""
     from pyiqa_llmiqa.errors import BackboneLoadError
+    from pyiqa_llmiqa.metric import preflight
 
+    monkeypatch.setattr(preflight, '_cached', lambda repo, filename: True)
     with pytest.raises(BackboneLoadError, match='HF_HUB_OFFLINE=1 is set and .* is not in the Hugging Face cache'):
         _metric('nobody/no-such-model')
 

@@ -120,6 +120,14 @@ def images():
     return [Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)) for h, w in sizes]
 
 
+@pytest.fixture(autouse=True)
+def files_in_the_cache(monkeypatch):
+    """The stand-in loader needs no file: the checks before loading find them all in the cache."""
+    from pyiqa_llmiqa.metric import preflight
+
+    monkeypatch.setattr(preflight, '_cached', lambda repo, filename: True)
+
+
 def test_owl3_refuses_without_trust_remote_code_before_any_download(monkeypatch):
     def no_download(*args, **kwargs):
         raise AssertionError('nothing may be downloaded or loaded before the refusal')

@@ -63,10 +63,15 @@ def test_missing_downloads_name_each_file_with_its_size(monkeypatch):
         }
     )
     assert missing == [
-        ('backbone HuggingFaceTB/SmolVLM-256M-Instruct (about 0.5 GB)', 'HuggingFaceTB/SmolVLM-256M-Instruct'),
+        (
+            'backbone HuggingFaceTB/SmolVLM-256M-Instruct (about 0.5 GB)',
+            'HuggingFaceTB/SmolVLM-256M-Instruct',
+            'backbone=/path/to/model_folder (a folder saved with save_pretrained)',
+        ),
         (
             'SAM2 checkpoint facebook/sam2.1-hiera-tiny/sam2.1_hiera_tiny.pt (about 156 MB)',
             'facebook/sam2.1-hiera-tiny sam2.1_hiera_tiny.pt',
+            "segmenter={'config': 'sam2.1_hiera_t', 'checkpoint': '/path/to/sam2.1_hiera_tiny.pt'}",
         ),
     ]
 

@@ -21,6 +21,7 @@ from pyiqa_llmiqa.bench.datasets import BenchDataset
 from pyiqa_llmiqa.bench.manifest import RunMetric
 from pyiqa_llmiqa.bench.report import CEILING_TITLE, FIGURES, Row, figure_text, fit_note
 from pyiqa_llmiqa.bench.tables import LABELS, PaperTable
+from pyiqa_llmiqa.common.notices import plural
 
 THUMBNAIL_INCHES, THUMBNAIL_DPI = 3.6, 100
 MAX_FAILED_SHOWN = 200
@@ -120,10 +121,6 @@ def rank_errors(scores: List[float], mos: List[float], sign_turned: bool) -> np.
     return np.abs(predicted - rankdata(mos)) / len(scores)
 
 
-def _count(n: int, noun: str) -> str:
-    return f'{n} {noun}' + ('' if n == 1 else 's')
-
-
 def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     """The image as the metric saw it, with its regions' boxes and scores; None if it cannot be read."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -174,7 +171,7 @@ def _worst_images(metric: RunMetric, dataset: BenchDataset, row: Row, records: D
         caption = (
             f'{item.name}: MOS {item.mos:.3g} (rank {mos_rank[index]:g} of {len(scored)}), score '
             f'{record["score"]:.3f}{parts} (rank {score_rank[index]:g}); rank error {errors[index]:.2f}, '
-            f'{verdict}; {_count(record.get("n_masks", 0), "mask")}, {record.get("n_kept", 0)} kept'
+            f'{verdict}; {plural(record.get("n_masks", 0), "mask")}, {record.get("n_kept", 0)} kept'
         )
         picture = _thumbnail(dataset, item, record)
         shown = (

@@ -92,10 +92,11 @@ def options_from_args(args) -> Dict[str, Any]:
 
 def create_metric_from_args(args):
     """A pyiqa metric built from the preset and overrides in ``args``."""
-    from pyiqa_llmiqa.metric.preflight import check_downloads
+    from pyiqa_llmiqa.metric.preflight import before_loading
 
-    # a bad preset or option, or files that cannot be downloaded, fail before pyiqa and torch load
-    check_downloads(resolved_options(args.metric, **options_from_args(args)))
+    # a bad preset or option, the CPU warning and files that cannot be downloaded come before pyiqa
+    # and torch load (seconds): torch loads here only where it alone can tell whether there is a GPU
+    before_loading(resolved_options(args.metric, **options_from_args(args)), args.device)
     import pyiqa
 
     from pyiqa_llmiqa.pyiqa_plugin import register

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
+from pyiqa_llmiqa.common.notices import plural
 from pyiqa_llmiqa.metric.assessment import Assessment
 from pyiqa_llmiqa.segment.rle import decode_masks
 
@@ -86,7 +87,7 @@ def draw_assessment(image: Image.Image, assessment: Assessment, out_png: Union[s
     right.text(
         0.01,
         0.99,
-        f'{assessment.n_masks} masks, {assessment.n_kept} kept',
+        f'{plural(assessment.n_masks, "mask")}, {assessment.n_kept} kept',
         transform=right.transAxes,
         color='white',
         fontsize=11,

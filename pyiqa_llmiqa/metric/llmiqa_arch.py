@@ -63,7 +63,8 @@ class LLMIQA(nn.Module):
             options = {key: value for key, value in options.items() if key != 'segmenter'}
         self.options = resolve_options(**options)
         opts = self.options
-        check_downloads(opts.to_dict())  # a missing file on an unreachable hub fails here, in seconds
+        # a missing file fails here, in seconds (a given segmenter has nothing to download)
+        check_downloads({**opts.to_dict(), 'segmenter': given_segmenter or opts.segmenter})
         self.standard = build_standard(opts.standard, opts.levels, opts.level_descriptions)
         self.engine = load_engine(opts, self.standard)
         self.segmenter = None
@@ -90,7 +91,8 @@ class LLMIQA(nn.Module):
                     f'the image is {image.width}x{image.height} pixels: one side is more than '
                     f'{MAX_ASPECT_RATIO} times the other, which Qwen-VL processors refuse'
                 )
-            pixels = np.asarray(image)
+            # np.array, not asarray: a writable copy (torch warns about a read-only array)
+            pixels = np.array(image)
             masks = check_masks(self.segmenter(pixels), pixels.shape[:2]) if self.segmenter is not None else []
             regions = select_regions(masks, self.options.min_region_area, self.options.complement)
             plans.append(ImagePlan(image, len(masks), regions, slice(start, start + 1 + len(regions))))

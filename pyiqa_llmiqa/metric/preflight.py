@@ -1,18 +1,25 @@
-"""Checks before a metric loads anything: downloads, the device, and the memory a CPU will need.
+"""Checks before a metric loads anything: the device, the memory a CPU will need, and downloads.
+
+Every way of building a metric runs them in this order (``before_loading``): ``pyiqa-llmiqa``'s
+commands before they import pyiqa, pyiqa's ``create_metric`` and command line through the wrapped
+``InferenceModel.__init__`` (``pyiqa_plugin``), and the arch itself. So the first message is the
+same on every path: on a CPU the size warning, then every missing file at once.
 
 A first run on a machine that cannot reach the Hugging Face hub would otherwise spend minutes in
 huggingface_hub's retries (about 23 s per file, 143 s for a backbone's processor, measured with the
-hub endpoint on a closed port) and end in a generic message. Here the files a metric needs are
-looked up in the local cache; if any is missing, one short request tells whether the hub answers,
-and an unreachable hub is one error listing every download with its size and the ways around it.
+hub endpoint on a closed port) and end in a generic message; with ``HF_HUB_OFFLINE=1`` it would fail
+on one file per run after loading the others. Here the files a metric needs are looked up in the
+local cache; if any is missing, with ``HF_HUB_OFFLINE=1`` that is the error at once, and otherwise
+one short request tells whether the hub answers. Either error lists every download with its size
+and the ways around it that fit the metric's options.
 """
 
-import warnings
 from typing import Any, Dict, List, Optional, Tuple
 
-from pyiqa_llmiqa.common.devices import default_device
+from pyiqa_llmiqa.common.devices import default_device, surely_no_gpu
 from pyiqa_llmiqa.common.hub import hub_offline, is_hub_id
-from pyiqa_llmiqa.config.options import resolve_options
+from pyiqa_llmiqa.common.notices import warn_once
+from pyiqa_llmiqa.config.options import LLMIQAOptions, check_owl3_consent, resolve_options
 from pyiqa_llmiqa.config.sam2_names import sam2_hub_models
 from pyiqa_llmiqa.errors import DeviceError, HubUnreachableError
 
@@ -41,6 +48,7 @@ SAM2_CHECKPOINT_MB: Dict[str, int] = {
 CPU_PRESET = 'llmiqa_small'
 LARGE_BACKBONE_GB = 4.0  # weights above this make a CPU run slow enough to say so
 PROBE_TIMEOUT_S = 5.0
+DEMO_HINT = 'pyiqa-llmiqa demo OUT (tiny random-weight models, built here; their numbers mean nothing)'
 
 
 def _cached(repo_id: str, filename: str) -> bool:
@@ -54,20 +62,24 @@ def _describe_backbone(name: str) -> str:
     return f'backbone {name} (about {size[1]} GB)' if size else f'backbone {name} (size unknown here)'
 
 
-def missing_downloads(options: Dict[str, Any]) -> List[Tuple[str, str]]:
-    """(what, ``hf download`` arguments) of each file the options need that is not in the HF cache."""
+def missing_downloads(options: Dict[str, Any]) -> List[Tuple[str, str, str]]:
+    """(what, ``hf download`` arguments, the option that takes a local copy instead) of each file the
+    options need that is not in the HF cache."""
     missing = []
     backbone = options.get('backbone')
     in_process = options.get('engine') != 'openai'  # a server holds its own weights
     if in_process and is_hub_id(backbone) and not _cached(backbone, 'config.json'):
-        missing.append((_describe_backbone(backbone), backbone))
+        local = 'backbone=/path/to/model_folder (a folder saved with save_pretrained)'
+        missing.append((_describe_backbone(backbone), backbone, local))
     segmenter = options.get('segmenter')
     if options.get('mix_grained') and isinstance(segmenter, str):
-        filename = sam2_hub_models()[segmenter][1]  # a known id: checked with the options
+        config, filename = sam2_hub_models()[segmenter]  # a known id: checked with the options
         if not _cached(segmenter, filename):
             mb = SAM2_CHECKPOINT_MB.get(segmenter)
             size = f'about {mb} MB' if mb else 'size unknown here'
-            missing.append((f'SAM2 checkpoint {segmenter}/{filename} ({size})', f'{segmenter} {filename}'))
+            short_config = config.rsplit('/', 1)[-1].removesuffix('.yaml')
+            local = f"segmenter={{'config': '{short_config}', 'checkpoint': '/path/to/{filename}'}}"
+            missing.append((f'SAM2 checkpoint {segmenter}/{filename} ({size})', f'{segmenter} {filename}', local))
     return missing
 
 
@@ -89,41 +101,61 @@ def hub_unreachable_reason(timeout: float = PROBE_TIMEOUT_S) -> Optional[str]:
     return None
 
 
+def missing_files_message(missing: List[Tuple[str, str, str]], reason: Optional[str]) -> str:
+    """The error for ``missing`` files: why they cannot be fetched now (``reason`` the hub gave; None:
+    ``HF_HUB_OFFLINE`` is set), each file with its size, and the fixes."""
+    from huggingface_hub import constants
+
+    cache = constants.HF_HUB_CACHE
+    if reason is None:
+        first = f'HF_HUB_OFFLINE=1 is set, and this metric needs files that are not in the local cache ({cache}):'
+        fetch = (
+            '  - download them once where the hub is reachable (for a machine without network, then copy '
+            f'the cache folder {cache} over):'
+        )
+    else:
+        first = (
+            f'the Hugging Face hub cannot be reached ({reason}), and this metric needs files that are '
+            f'not in the local cache ({cache}):'
+        )
+        fetch = (
+            '  - download them once where the hub is reachable, then run with HF_HUB_OFFLINE=1 (for a '
+            f'machine without network, copy the cache folder {cache} over):'
+        )
+    lines = [first, *(f'  - {what}' for what, _, _ in missing), 'Fix, one of:', fetch]
+    lines += [f'      hf download {arguments}' for _, arguments, _ in missing]
+    if reason is None:
+        lines.append('  - or, where this machine reaches the hub, unset HF_HUB_OFFLINE: they download on first use')
+    lines.append(
+        '  - or pass local copies (as options, or --opt KEY=VALUE on the command line): '
+        + '; '.join(local for _, _, local in missing)
+    )
+    if reason is not None:
+        lines.append('  - if the hub is behind a proxy or a mirror: set HTTPS_PROXY or HF_ENDPOINT')
+    lines.append(f'To see the whole pipeline run without any download: {DEMO_HINT}')
+    return '\n'.join(lines)
+
+
 def check_downloads(options: Dict[str, Any]) -> None:
-    """Raise ``HubUnreachableError`` when files are missing from the cache and the hub does not answer."""
-    if hub_offline():
-        return  # huggingface_hub answers at once from the cache, and backbone.py's error says what to fetch
+    """Raise ``HubUnreachableError`` listing every file the options need that is not in the cache,
+    when ``HF_HUB_OFFLINE`` is set or the hub does not answer."""
     missing = missing_downloads(options)
     if not missing:
         return
+    if hub_offline():
+        raise HubUnreachableError(missing_files_message(missing, None))
     reason = hub_unreachable_reason()
-    if reason is None:
-        return
-    lines = [
-        f'the Hugging Face hub cannot be reached ({reason}), and this metric needs files that are '
-        'not in the local cache:'
-    ]
-    lines += [f'  - {what}' for what, _ in missing]
-    from huggingface_hub import constants
+    if reason is not None:
+        raise HubUnreachableError(missing_files_message(missing, reason))
 
-    lines += [
-        'Fix, one of:',
-        '  - download them once where the hub is reachable, then run with HF_HUB_OFFLINE=1 (for a '
-        f'machine without network, copy the cache folder {constants.HF_HUB_CACHE} over):',
-    ]
-    lines += [f'      hf download {arguments}' for _, arguments in missing]
-    lines += [
-        '  - or pass local copies (as options, or --opt KEY=VALUE on the command line): '
-        'backbone=/path/to/model_folder (saved with save_pretrained), '
-        "segmenter={'config': 'sam2.1_hiera_l', 'checkpoint': '/path/to/sam2.1_hiera_large.pt'}",
-        '  - if the hub is behind a proxy or a mirror: set HTTPS_PROXY or HF_ENDPOINT',
-    ]
-    raise HubUnreachableError('\n'.join(lines))
+
+def _device_type(device) -> str:
+    return str(device).split(':')[0]
 
 
 def check_device(device) -> None:
     """A clear ``DeviceError`` for a device torch does not know or cannot use, before anything loads."""
-    if device is None:
+    if device is None or str(device) == 'cpu':  # nothing to check: torch need not load for it
         return
     import torch
 
@@ -135,7 +167,7 @@ def check_device(device) -> None:
         built = f'built for CUDA {torch.version.cuda}' if torch.version.cuda else 'a CPU-only build'
         raise DeviceError(
             f'device {str(device)!r} was asked for, but torch {torch.__version__} ({built}) sees '
-            "no CUDA GPU; use device='cpu' (the preset llmiqa_small is made for a CPU), or "
+            f"no CUDA GPU; use device='cpu' (the preset {CPU_PRESET} is made for a CPU), or "
             'install a torch that matches your GPU driver'
         )
     if kind == 'mps' and not torch.backends.mps.is_available():
@@ -143,18 +175,13 @@ def check_device(device) -> None:
 
 
 def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
-    """On a CPU, say before downloading that a 7B-class backbone needs much memory and time."""
-    import torch
-
-    if device is None:
-        device = default_device()
+    """On a CPU, say before downloading that a 7B-class backbone needs much memory and time (once)."""
     size = BACKBONE_SIZES.get(options.get('backbone'))
-    if (
-        options.get('engine') == 'openai'
-        or torch.device(device).type != 'cpu'
-        or size is None
-        or size[1] < LARGE_BACKBONE_GB
-    ):
+    if options.get('engine') == 'openai' or size is None or size[1] < LARGE_BACKBONE_GB:
+        return
+    if device is None:  # the default device; told without loading torch where that is sure
+        device = 'cpu' if surely_no_gpu() else default_device()
+    if _device_type(device) != 'cpu':
         return
     params, bf16_gb = size
     if options.get('dtype') in ('auto', 'float32'):  # auto is float32 on a CPU: 4 bytes per parameter
@@ -163,28 +190,30 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
         )
     else:
         memory = f'about {bf16_gb:.0f} GB of memory'
-    warnings.warn(
+    warn_once(
         f'{options["backbone"]} ({params} B parameters) runs on the CPU here: it needs {memory} and is '
         f'slow (minutes per image on a few cores). The preset {CPU_PRESET} (SmolVLM-256M, SAM2.1 tiny) '
-        'is made for a CPU',
-        UserWarning,
-        stacklevel=3,
+        'is made for a CPU'
     )
 
 
 def before_loading(options: Dict[str, Any], device) -> None:
-    """Everything a metric checks before it loads a file: device, CPU memory warning, downloads."""
+    """Everything a metric checks before it loads a file, in this order: mPLUG-Owl3's consent to run
+    its hub code (no use downloading 16 GB to be refused), the device, the CPU warning, the downloads."""
+    check_owl3_consent(LLMIQAOptions(**options))
     check_device(device)
     warn_if_slow_on_cpu(options, device)
     check_downloads(options)
 
 
-def check_device_for(metric_opts: Dict[str, Any], overrides: Dict[str, Any], device) -> None:
-    """What pyiqa's ``create_metric`` checks before it builds an llmiqa arch: the options (a wrong one
-    fails here), the device, and the CPU warning. ``metric_opts`` is the metric's ``DEFAULT_CONFIGS``
-    entry; ``overrides`` are the keyword arguments meant for the arch (``type`` among them, as pyiqa's
-    benchmark script passes its YAML's metric options)."""
+def before_building(metric_opts: Dict[str, Any], overrides: Dict[str, Any], device) -> None:
+    """``before_loading`` for pyiqa's ``create_metric``, before it builds an llmiqa arch: the options
+    (a wrong one fails here) are the metric's ``DEFAULT_CONFIGS`` entry with ``overrides``, the
+    keyword arguments meant for the arch (``type`` among them, as pyiqa's benchmark script passes its
+    YAML's metric options)."""
+    given_segmenter = overrides.get('segmenter')
     overrides = {k: v for k, v in overrides.items() if k != 'type' and not (k == 'segmenter' and callable(v))}
     options = resolve_options(metric_opts, **overrides).to_dict()
-    check_device(device)
-    warn_if_slow_on_cpu(options, device)
+    if callable(given_segmenter):
+        options['segmenter'] = given_segmenter  # the caller's own: nothing to download
+    before_loading(options, device)

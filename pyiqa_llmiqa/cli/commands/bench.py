@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pyiqa_llmiqa.cli.metric_args import add_option_arguments, options_from_args
 from pyiqa_llmiqa.cli.report_args import add_table_arguments, build_from_args
+from pyiqa_llmiqa.common.notices import plural
 
 
 def add_parser(subparsers):
@@ -62,9 +63,15 @@ def run(args) -> int:
     from pyiqa_llmiqa.bench.metrics import metric_specs
     from pyiqa_llmiqa.bench.report import markdown
     from pyiqa_llmiqa.bench.runner import run as score_all
+    from pyiqa_llmiqa.config.presets import preset_names, resolved_options
+    from pyiqa_llmiqa.metric.preflight import before_loading
 
+    overrides = options_from_args(args)
+    for name in dict.fromkeys(args.metrics):  # first, before pyiqa loads and any data set is read
+        if name in preset_names():
+            before_loading(resolved_options(name, **overrides), args.device)
+    specs = metric_specs(args.metrics, overrides)
     datasets = load_datasets(args.dataset, args.data_root, download=args.download)
-    specs = metric_specs(args.metrics, options_from_args(args))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     processes = procs.start()
@@ -81,7 +88,7 @@ def run(args) -> int:
     failed = sum(r.failed for r in rows)
     if failed:
         print(
-            f'{failed} image(s) failed; their reasons are in the "error" field of the JSON lines under '
+            f'{plural(failed, "image")} failed; their reasons are in the "error" field of the JSON lines under '
             f'{out / "predictions"} (--retry-failed scores them again)',
             file=sys.stderr,
         )

@@ -5,6 +5,7 @@ import sys
 
 from pyiqa_llmiqa.cli.metric_args import add_metric_arguments, create_metric_from_args
 from pyiqa_llmiqa.cli.output import failure, record, write_leniently
+from pyiqa_llmiqa.common.notices import plural
 from pyiqa_llmiqa.common.printable import printable_path
 from pyiqa_llmiqa.errors import ImageLoadError
 
@@ -44,7 +45,7 @@ def run(args) -> int:
     if readable:
         failed += _score(readable, create_metric_from_args(args), args.json)
     if failed:
-        print(f'error: {failed} of {len(paths)} images failed', file=sys.stderr)
+        print(f'error: {failed} of {plural(len(paths), "image")} failed', file=sys.stderr)
         return 1
     return 0
 
@@ -66,8 +67,7 @@ def _score(paths, metric, as_json: bool) -> int:
         else:
             print(f'{printable_path(path)}\t{assessment.score:.4f}', flush=True)
     if metric.net.fallback_count:
-        print(
-            f'note: {metric.net.fallback_count} answers were not a level and fell back to the likeliest level',
-            file=sys.stderr,
-        )
+        answers = plural(metric.net.fallback_count, 'answer')
+        were = 'was' if metric.net.fallback_count == 1 else 'were'
+        print(f'note: {answers} {were} not a level and fell back to the likeliest level', file=sys.stderr)
     return failed
