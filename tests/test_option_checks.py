@@ -366,9 +366,9 @@ def test_owl3_loads_only_with_trust_remote_code():
         match=r"^option 'trust_remote_code': the backbone 'mPLUG/mPLUG-Owl3-7B-240728' "
         r'is mPLUG-Owl3, which transformers does not include',
     ):
-        check_owl3_consent(LLMIQAOptions(backbone=owl))
-    assert check_owl3_consent(LLMIQAOptions(backbone=owl, trust_remote_code=True)) is None
-    assert check_owl3_consent(LLMIQAOptions()) is None  # other backbones need no consent
+        check_owl3_consent(owl, trust_remote_code=False)
+    assert check_owl3_consent(owl, trust_remote_code=True) is None
+    assert check_owl3_consent(LLMIQAOptions().backbone, trust_remote_code=False) is None  # others need no consent
 
 
 def test_options_of_any_type_take_any_value():

@@ -282,15 +282,15 @@ def is_owl3(name: str) -> bool:
     return 'mplug-owl3' in name.lower()
 
 
-def check_owl3_consent(opts: 'LLMIQAOptions') -> None:
+def check_owl3_consent(backbone: str, trust_remote_code: bool) -> None:
     """mPLUG-Owl3 runs its hub repository's code: refuse to load it unless the user allowed that.
 
     Checked when the backbone is about to load (before any download), not when options are resolved:
     the ``llmiqa_owl3`` preset itself leaves ``trust_remote_code`` off, for the user to turn on.
     """
-    if is_owl3(opts.backbone) and not opts.trust_remote_code:
+    if is_owl3(backbone) and not trust_remote_code:
         raise OptionError(
-            f"option 'trust_remote_code': the backbone {opts.backbone!r} is mPLUG-Owl3, which transformers does "
+            f"option 'trust_remote_code': the backbone {backbone!r} is mPLUG-Owl3, which transformers does "
             "not include: it runs Python code from the model's hub repository (modeling_mplugowl3.py "
             'and the files it imports). Allow that explicitly with trust_remote_code=True '
             "(pyiqa.create_metric('llmiqa_owl3', trust_remote_code=True), `trust_remote_code: true` in "

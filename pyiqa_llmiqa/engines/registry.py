@@ -19,7 +19,7 @@ def load_engine(options: LLMIQAOptions, standard: Standard) -> Engine:
         engine = OpenAIEngine(options)
         engine.prepare(standard)
         return engine
-    check_owl3_consent(options)
+    check_owl3_consent(options.backbone, options.trust_remote_code)
     if is_owl3(options.backbone):
         from pyiqa_llmiqa.engines.owl3 import Owl3Engine as engine_class
     else:

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from pyiqa_llmiqa.common.devices import default_device, surely_no_gpu
 from pyiqa_llmiqa.common.hub import hub_offline, is_hub_id
 from pyiqa_llmiqa.common.notices import warn_once
-from pyiqa_llmiqa.config.options import LLMIQAOptions, check_owl3_consent, resolve_options
+from pyiqa_llmiqa.config.options import check_owl3_consent, resolve_options
 from pyiqa_llmiqa.config.sam2_names import sam2_hub_models
 from pyiqa_llmiqa.errors import DeviceError, HubUnreachableError
 
@@ -200,7 +200,7 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
 def before_loading(options: Dict[str, Any], device) -> None:
     """Everything a metric checks before it loads a file, in this order: mPLUG-Owl3's consent to run
     its hub code (no use downloading 16 GB to be refused), the device, the CPU warning, the downloads."""
-    check_owl3_consent(LLMIQAOptions(**options))
+    check_owl3_consent(options['backbone'], options['trust_remote_code'])
     check_device(device)
     warn_if_slow_on_cpu(options, device)
     check_downloads(options)
