@@ -173,3 +173,21 @@ def test_a_kill_in_the_middle_loses_nothing_and_scores_nothing_twice(digit_backb
     assert Counter(names(records)) == Counter(f'{i:03d}.png' for i in range(40))
     assert names(records) == sorted(names(records))
     assert not part.exists()
+
+
+def test_two_processes_split_the_folder_and_merge_into_the_records_of_one(first_run, folder, digit_backbone, tmp_path):
+    out = tmp_path / 'scores.jsonl'
+    command = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2']
+    command += ['-m', 'pyiqa_llmiqa.cli.main', 'score', str(folder), '--out', str(out), *options(digit_backbone)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=300, env={**os.environ, 'HF_HUB_OFFLINE': '1'}
+    )
+    assert done.returncode == 1, done.stderr[-3000:]  # the corrupt image failed
+    assert done.stdout.count('7 images: 6 scored, 1 failed') == 1  # the main process alone sums up
+    assert '| 4/4 [' in done.stderr and '/7 [' not in done.stderr  # its bar: its own share, images 1, 3, 5, 7
+    two, one = read_records(out), read_records(first_run[0])
+    assert [(r['image'], r.get('error')) for r in two] == [(r['image'], r.get('error')) for r in one]
+    # torchrun runs one thread per process: floating-point sums may differ in the last bits
+    scores = [[r['score'] for r in run if 'score' in r] for run in (two, one)]
+    assert len(scores[0]) == 6 and scores[0] == pytest.approx(scores[1], rel=1e-6)
+    assert not list(tmp_path.glob('*.rank*.jsonl'))
