@@ -13,6 +13,7 @@ class RegionScore:
     area: int
     score: float
     mask: Optional[dict] = None  # COCO RLE, when masks are requested
+    spread: Optional[float] = None  # standard deviation of the crop's level distribution (None: older record)
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Assessment:
     regions: List[RegionScore] = field(default_factory=list)
     fallbacks: int = 0  # greedy answers that were not a level (global image and regions)
     note: str = ''
+    spread: Optional[float] = None  # the same for the whole image's answer: how unsure the model was of it
 
     def to_dict(self) -> dict:
         record = asdict(self)
