@@ -1,5 +1,6 @@
 """``score --out``: the command-line side of scoring a collection into a results file (bench/collection.py)."""
 
+import os
 import sys
 
 
@@ -16,7 +17,8 @@ def score_into(paths, args) -> int:
     store = collection_store(args.out)
     resolved_options(args.metric, **options_from_args(args))  # a bad preset or option fails first
     spec = metric_spec(args.metric, options_from_args(args))
-    description = {'metric': spec.name, 'options': spec.options, 'key': spec.key({})}
+    # the folder: where the report finds the images that were named relative to it
+    description = {'metric': spec.name, 'options': spec.options, 'key': spec.key({}), 'folder': os.getcwd()}
     processes = procs.start()
     metric = None
 
