@@ -191,3 +191,33 @@ def test_two_processes_split_the_folder_and_merge_into_the_records_of_one(first_
     scores = [[r['score'] for r in run if 'score' in r] for run in (two, one)]
     assert len(scores[0]) == 6 and scores[0] == pytest.approx(scores[1], rel=1e-6)
     assert not list(tmp_path.glob('*.rank*.jsonl'))
+
+
+def test_each_file_is_read_just_before_it_is_scored_and_the_model_built_at_the_first_readable_one(
+    tmp_path, monkeypatch
+):
+    from pyiqa_llmiqa.bench.processes import Processes
+
+    for name in ('a.png', 'c.png'):
+        Image.new('RGB', (8, 8)).save(tmp_path / name)
+    (tmp_path / 'b.png').write_bytes(b'')
+    events = []
+
+    def build():
+        events.append('build')
+
+        def score(image):
+            events.append('score')
+            return {'score': 1.0}
+
+        return score
+
+    paths = [tmp_path / 'b.png', tmp_path / 'a.png', tmp_path / 'c.png']
+    store = collection.collection_store(tmp_path / 'out.jsonl')
+    load = collection.load_image
+    monkeypatch.setattr(collection, 'load_image', lambda path: events.append(f'load {Path(path).name}') or load(path))
+    records = collection.score_collection(paths, store, {'metric': 'm', 'key': 'k'}, Processes(), build)
+    # b.png is refused by its stat alone; nothing is loaded ahead of its turn
+    assert events == ['build', 'load a.png', 'score', 'load c.png', 'score']
+    assert list(records) == list(map(str, paths))
+    assert records[str(paths[0])]['error'].endswith('the file is empty')
