@@ -34,8 +34,9 @@ class Assessment:
         record = asdict(self)
         for region in record['regions']:
             region['bbox'] = list(region['bbox'])
-            if region['mask'] is None:
-                del region['mask']
+            for optional in ('mask', 'spread'):  # absent rather than null, as before they were recorded
+                if region[optional] is None:
+                    del region[optional]
         return record
 
     @classmethod
