@@ -49,28 +49,30 @@ setup(
     description='Standard-guided, mix-grained image quality assessment with multimodal LLMs, as pyiqa metrics',
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     packages=find_packages(include=['pyiqa_llmiqa', 'pyiqa_llmiqa.*']),
     py_modules=['pyiqa_llmiqa_autoload'],
     cmdclass=COMMANDS,
+    # lower bounds: the versions CI's lowest install runs the suite on (.ci/lowest-constraints.txt)
     install_requires=[
         'pyiqa>=0.1.16,<0.2',
-        'torch>=2.1',
-        'torchvision',
-        'transformers>=5,<6',
-        'accelerate',
-        'sam2>=1.1',
-        'pycocotools',
-        'pillow',
-        'numpy',
-        'scipy',
-        'pyyaml',
-        'tqdm',
-        'matplotlib',
-        'num2words',  # SmolVLM's processor spells numbers with it
+        'torch>=2.6.0',  # transformers' Gemma 3 masks need torch 2.6
+        'torchvision>=0.21.0',
+        'transformers>=5.13.0,<6',  # Janus fails before 5.13 (image features and tokens do not match)
+        'accelerate>=1.2.0',  # transformers 5.x imports accelerate's get_module_size_with_ties (1.2)
+        'sam2>=1.1.0',
+        'pycocotools>=2.0.7',
+        'pillow>=10.3.0',  # before 10.3 a 16-bit PNG of small values reads as 8-bit (tests/test_images.py)
+        'numpy>=1.24.4',
+        'scipy>=1.10.0',
+        'pyyaml>=6.0',
+        'tqdm>=4.68.0',  # before 4.68 the bar does not follow a resized terminal (tests/test_bench_runner.py)
+        'matplotlib>=3.7.0',
+        'num2words>=0.5.10',  # SmolVLM's processor spells numbers with it
     ],
     extras_require={
-        'test': ['pytest', 'hypothesis'],
+        'test': ['pytest', 'hypothesis', 'openai>=1.40', 'transformers[serving]'],  # tests/test_openai_server.py
+        'server': ['openai>=1.40'],  # engine openai: an OpenAI-compatible server runs the model
         'dev': ['pytest', 'hypothesis', 'mutmut>=3.8,<4', 'ruff'],  # tools/mutation.sh: the mutation score
         'owl3': ['icecream'],  # mPLUG-Owl3's own code imports icecream
     },

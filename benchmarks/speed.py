@@ -1,20 +1,25 @@
 """Speed and memory of llmiqa beside the paper's plain method and a floor, on the same images.
 
-    HF_HUB_OFFLINE=1 python benchmarks/speed.py --repeats 5 --out benchmarks/results/speed_cpu.json
+    HF_HUB_OFFLINE=1 python benchmarks/speed.py --images examples/coffee.jpg --regions 6 20 40 70 \
+        --threads 1 --clock cpu --skip-sam2 --out benchmarks/results/speed_cpu_regions_coffee.json
+    python benchmarks/speed.py --plot docs/speed_regions_cpu.png --from-json benchmarks/results/speed_cpu_regions_*.json
     HF_HUB_OFFLINE=1 python benchmarks/speed.py --device cuda --out benchmarks/results/speed_cuda.json
 
 Models are realistic in size and random in weights, built offline once into ``benchmarks/.cache/``
 (ignored by git): a Qwen2.5-VL-architecture model (85.8M parameters, 32k-token byte-level BPE) whose
 lm_head rows of the digits 1..K are enlarged so that greedy answers are levels, and SAM2.1 hiera-tiny.
 Random SAM2 weights find about one mask per image (none with the paper's thresholds), so the scoring
-paths get the same ``--regions`` given masks per image (ellipses; plus the complement).
+paths get the same ``--regions`` given masks per image (``given_masks``: ellipses of sizes like real
+masks', many small and a few large; plus the complement), one row per image and count.
 
 Scoring, per image, the whole image and each region (greedy, K = 7, the ``word`` standard):
 - naive: the paper's method written plainly, one ``generate(max_new_tokens=1)`` per crop;
-- project: ``metric.net.assess([image])`` of ``pyiqa.create_metric('llmiqa', ...)``;
-- floor: each crop's own tokens (vision and text after the shared prefix) with no cache, plus one
-  forward of the shared prefix per image; the faster of one forward per crop and one left-padded
-  batch of all crops.
+- project_B: ``metric.net.assess([image])`` of ``pyiqa.create_metric('llmiqa', ...)`` with
+  ``batch_size`` B (``default``: the device's default);
+- floor_B (``Floor``, written apart from llmiqa): the shared prefix computed once, then each crop
+  through the processor and, sorted by token count, padded batches of B crops after the prefix; the
+  floor of a run is its cheapest floor_B, and every project path is compared with it, run by run.
+All paths must give naive's greedy answer for every crop (the benchmark fails otherwise).
 Segmentation: sam2's stock generator and ``LeanMaskGenerator`` (what llmiqa runs) on the same SAM2,
 with the paper's settings on each image and on the first one resized to 1024x768, and on that one
 with lowered thresholds (``LOWERED``: every candidate reaches the full-resolution post-processing) and
@@ -22,12 +27,14 @@ fewer points (``FASTER``, with their mask IoU to the stock masks); masks are che
 SAM2 sizes: ``LeanMaskGenerator`` with the paper's settings on the 1024x768 image for each SAM2.1
 model (``SIZES``, random weights; llmiqa's default is large), seconds only: masks of different random
 models say nothing about each other.
-Timings are the best of ``--repeats`` interleaved runs.
+Timings are the best of ``--repeats`` interleaved runs (each run starting one path later than the
+one before); ``--clock cpu`` compares the CPU time of this process instead of wall time.
 """
 
 import argparse
 import ctypes
 import json
+import math
 import os
 import platform
 import re
@@ -36,14 +43,19 @@ import time
 import warnings
 from functools import partial
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+from transformers import DynamicCache
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / 'benchmarks' / '.cache'
 LEVELS = 7
+# Given masks: relative size sqrt(area / image area) log-normal, most masks small, a few large.
+SIZE_MEDIAN, SIZE_SIGMA = 0.1, 0.9
+AREA_RANGE = (0.002, 0.5)  # fractions of the image; llmiqa drops masks under 0.001
 # Random SAM2 weights pass none of the paper's filters; these let its candidates through.
 LOWERED = {'pred_iou_thresh': 0.0, 'stability_score_thresh': 0.0}
 FASTER = {
@@ -84,19 +96,22 @@ def sam2_checkpoint(config):
 
 
 def given_masks(height, width, count):
-    """``count`` deterministic elliptic masks of decreasing size."""
-    shapes = [
-        (0.30, 0.35, 0.22, 0.25),
-        (0.72, 0.30, 0.18, 0.20),
-        (0.25, 0.80, 0.15, 0.12),
-        (0.62, 0.75, 0.12, 0.15),
-        (0.88, 0.80, 0.08, 0.10),
-        (0.50, 0.08, 0.10, 0.06),
-        (0.90, 0.10, 0.06, 0.06),
-        (0.10, 0.10, 0.05, 0.05),
-    ]
+    """``count`` deterministic elliptic masks with sizes like real masks': many small, a few large.
+
+    The relative size sqrt(mask area / image area) is log-normal (median ``SIZE_MEDIAN``, log-sd
+    ``SIZE_SIGMA``), read at the evenly spaced quantiles (i + 0.5) / count and clipped to areas in
+    [``AREA_RANGE``]; aspect ratios and centres are drawn from a generator seeded by ``count``.
+    """
+    rng = np.random.default_rng(count)
+    normal = NormalDist()
     masks = []
-    for cx, cy, rx, ry in (shapes * (count // len(shapes) + 1))[:count]:
+    for i in range(count):
+        size = SIZE_MEDIAN * math.exp(SIZE_SIGMA * normal.inv_cdf((i + 0.5) / count))
+        area = min(max(size * size, AREA_RANGE[0]), AREA_RANGE[1])
+        ratio = math.exp(rng.uniform(-0.7, 0.7))  # ry / rx, in fractions of the height and width
+        rx = min(math.sqrt(area / (math.pi * ratio)), 0.5)
+        ry = min(area / (math.pi * rx), 0.5)
+        cx, cy = rng.uniform(rx, 1 - rx), rng.uniform(ry, 1 - ry)
         canvas = Image.new('1', (width, height))
         ImageDraw.Draw(canvas).ellipse(
             [(cx - rx) * width, (cy - ry) * height, (cx + rx) * width, (cy + ry) * height], fill=1
@@ -123,13 +138,14 @@ class Meter:
             except OSError:
                 pass  # then the peak is the process's, an upper bound
             self.base = _proc_status('VmRSS')
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         if self.cuda:
             torch.cuda.synchronize()
         self.seconds = time.perf_counter() - self.start
+        self.cpu_seconds = time.process_time() - self.cpu_start  # all threads of this process
         peak = torch.cuda.max_memory_allocated() if self.cuda else _proc_status('VmHWM')
         self.peak_bytes = max(0, peak - self.base)
 
@@ -182,60 +198,106 @@ def naive_scores(model, processor, crops, standard):
     return scores
 
 
-def floor_forwards(model, processor, crops, prompt, batch_size):
-    """One forward of the shared prompt prefix, then each crop's own tokens (after the prefix)."""
-    start_id = model.config.vision_start_token_id
-    pad_id = processor.tokenizer.pad_token_id
-    suffixes = []
-    for crop in crops:
-        inputs = processor(text=[prompt], images=[crop], return_tensors='pt')
+class Floor:
+    """The cheapest scoring of the same crops with the same greedy answers, written apart from llmiqa.
+
+    The shared prefix (the text before the image) is computed once, as llmiqa computes it once per
+    prompt; a run is each crop through the processor alone (its suffix tokens and their 3D positions
+    from the model's own ``get_rope_index`` on the unpadded prompt), then ``batches``: left-padded
+    suffixes after the prefix's keys and values, one forward each.
+    """
+
+    def __init__(self, model, processor, prompt):
+        self.model, self.processor, self.prompt = model, processor, prompt
+        self.prefix = None
+
+    def encode(self, crop):
+        """One crop's suffix ids and positions after the shared prefix, and its image inputs."""
+        inputs = self.processor(text=[self.prompt], images=[crop], return_tensors='pt')
         ids = inputs['input_ids'][0]
-        cut = int((ids == start_id).nonzero()[0])
-        suffixes.append((ids[cut:], inputs['pixel_values'], inputs['image_grid_thw']))
-    prefix = ids[:cut][None].to(model.device)
-    with torch.inference_mode():
-        model(input_ids=prefix, use_cache=True, logits_to_keep=1)
-        for first in range(0, len(suffixes), batch_size):
-            batch = suffixes[first : first + batch_size]
-            length = max(len(ids) for ids, _, _ in batch)
-            input_ids = torch.full((len(batch), length), pad_id, dtype=torch.long)
-            mask = torch.zeros_like(input_ids)
-            for row, (ids, _, _) in enumerate(batch):  # left padding
-                input_ids[row, length - len(ids) :] = ids
-                mask[row, length - len(ids) :] = 1
-            inputs = _to_model(
-                {
-                    'input_ids': input_ids,
-                    'attention_mask': mask,
-                    'pixel_values': torch.cat([b[1] for b in batch]),
-                    'image_grid_thw': torch.cat([b[2] for b in batch]),
-                },
-                model,
-            )
-            model(**inputs, use_cache=False, logits_to_keep=1)
+        cut = int((ids == self.model.config.vision_start_token_id).nonzero()[0])
+        positions = self.model.model.get_rope_index(
+            inputs['input_ids'], inputs['mm_token_type_ids'], image_grid_thw=inputs['image_grid_thw']
+        )[0]
+        if self.prefix is None:
+            with torch.inference_mode():
+                output = self.model(
+                    input_ids=ids[None, :cut].to(self.model.device),
+                    position_ids=positions[:, :, :cut].to(self.model.device),
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+            self.prefix = [(k, v) for k, v, *_ in output['cache']]
+        return {
+            'ids': ids[cut:],
+            'positions': positions[:, 0, cut:],
+            'pixel_values': inputs['pixel_values'],
+            'image_grid_thw': inputs['image_grid_thw'],
+            'mm_token_type_ids': inputs['mm_token_type_ids'][0, cut:],
+        }
+
+    def scores(self, crops, batches):
+        """Greedy answers (the argmax token's integer, as naive reads it) with ``batches(items)``
+        giving the batches as lists of indices."""
+        items = [self.encode(crop) for crop in crops]
+        scores = [None] * len(crops)
+        with torch.inference_mode():
+            for batch in batches(items):
+                for index, token in zip(batch, self.forward([items[i] for i in batch]).tolist()):
+                    match = re.search(r'\d+', self.processor.tokenizer.decode([token]))
+                    scores[index] = float(match.group()) if match else None
+        return scores
+
+    def forward(self, batch):
+        """The argmax next token of each row of one left-padded batch after the prefix."""
+        prefix = self.prefix
+        prefix_length = prefix[0][0].shape[2]
+        length = max(len(item['ids']) for item in batch)
+        ids = torch.full((len(batch), length), self.processor.tokenizer.pad_token_id, dtype=torch.long)
+        types = torch.zeros_like(ids)
+        positions = torch.ones((3, len(batch), length), dtype=torch.long)
+        mask = torch.zeros((len(batch), prefix_length + length), dtype=torch.long)
+        mask[:, :prefix_length] = 1
+        for row, item in enumerate(batch):
+            n = len(item['ids'])
+            ids[row, length - n :] = item['ids']
+            types[row, length - n :] = item['mm_token_type_ids']
+            positions[:, row, length - n :] = item['positions']
+            mask[row, prefix_length + length - n :] = 1
+        cache = DynamicCache(
+            ddp_cache_data=[
+                (k.expand(len(batch), -1, -1, -1), v.expand(len(batch), -1, -1, -1)) for k, v in self.prefix
+            ]
+        )
+        inputs = _to_model(
+            {
+                'input_ids': ids,
+                'attention_mask': mask,
+                'position_ids': positions,
+                'mm_token_type_ids': types,
+                'pixel_values': torch.cat([item['pixel_values'] for item in batch]),
+                'image_grid_thw': torch.cat([item['image_grid_thw'] for item in batch]),
+            },
+            self.model,
+        )
+        output = self.model(**inputs, cache=cache, use_cache=True, logits_to_keep=1)
+        return output.logits[:, -1].argmax(dim=-1)
 
 
-def batch_activation_bytes(model, processor, crops, prompt, batch_size, device):
-    """Peak memory of one plain forward over the ``batch_size`` largest crops: the largest batch."""
-    largest = sorted(crops, key=lambda c: c.width * c.height)[-batch_size:]
-    inputs = _to_model(
-        processor(text=[prompt] * len(largest), images=[[c] for c in largest], return_tensors='pt', padding=True), model
-    )
-    with torch.inference_mode(), Meter(device) as meter:
-        model(**inputs, use_cache=False, logits_to_keep=1)
-    return meter.peak_bytes
+def fixed_batches(size, items):
+    """Batches of ``size`` crops in order of their token count (the least padding for that size)."""
+    order = sorted(range(len(items)), key=lambda i: len(items[i]['ids']))
+    return [order[first : first + size] for first in range(0, len(order), size)]
 
 
 def bench_scoring(args, backbone, images, report):
     import pyiqa
 
     import pyiqa_llmiqa  # noqa: F401
-    from pyiqa_llmiqa.engines.batching import batch_size_for
     from pyiqa_llmiqa.engines.transformers_engine import render_prompt
     from pyiqa_llmiqa.segment.regions import crop, select_regions
 
     current = {}
-    options = {'batch_size': args.batch_size} if args.batch_size else {}
     metric = pyiqa.create_metric(
         'llmiqa',
         backbone=str(backbone),
@@ -244,11 +306,11 @@ def bench_scoring(args, backbone, images, report):
         score_mode='greedy',
         levels=LEVELS,
         segmenter=lambda image: current['masks'],
-        **options,
     )
     net = metric.net
     model, processor = net.engine.model, net.engine.processor
     prompt = render_prompt(processor, net.standard.system_prompt, net.standard.question)
+    floor = Floor(model, processor, prompt)
     counter = ForwardCounter(model)
     weights = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
     report['backbone'] = {
@@ -256,65 +318,82 @@ def bench_scoring(args, backbone, images, report):
         'parameters': sum(p.numel() for p in model.parameters()),
         'weight_bytes': weights,
         'dtype': str(model.dtype),
-        'batch_size': batch_size_for(net.engine.device, net.options.batch_size),
     }
     identical = True
-    for index, (name, image) in enumerate(images):
-        current['masks'] = given_masks(image.height, image.width, args.regions)
+    for index, ((name, image), count) in enumerate((i, n) for i in images for n in args.regions):
+        current['masks'] = given_masks(image.height, image.width, count)
         regions = select_regions(current['masks'], net.options.min_region_area, net.options.complement)
         crops = [image] + [crop(image, region) for region in regions]
-        paths = {
-            'naive': partial(naive_scores, model, processor, crops, net.standard),
-            'project': partial(_project_scores, net, image),
-            'floor_single': partial(floor_forwards, model, processor, crops, prompt, 1),
-            'floor_batched': partial(floor_forwards, model, processor, crops, prompt, len(crops)),
-        }
+        paths = {'naive': partial(naive_scores, model, processor, crops, net.standard)}
+        for size in args.batch_sizes:  # None: llmiqa's default for the device
+            paths[f'project_{size or "default"}'] = partial(_project_scores, net, image, size)
+        for size in args.floor_batch_sizes:
+            paths[f'floor_{size}'] = partial(floor.scores, crops, partial(fixed_batches, size))
         if index == 0:  # warm-up: first-call costs (kernel selection, lazy inits) are not measured
             for run in paths.values():
                 run()
             counter.take()
-        row = {'image': name, 'size': list(image.size), 'regions': len(regions), 'crops': len(crops)}
-        for _ in range(args.repeats):
-            for path, run in paths.items():
+        row = {
+            'image': name,
+            'size': list(image.size),
+            'masks': count,
+            'regions': len(regions),
+            'crops': len(crops),
+            'crop_pixels': [c.width * c.height for c in crops],
+            'crop_tokens': [len(floor.encode(c)['ids']) for c in crops],
+            'paths': {},
+        }
+        names = list(paths)
+        for repeat in range(args.repeats):  # interleaved, each repeat starting one path later
+            for path in names[repeat % len(names) :] + names[: repeat % len(names)]:
+                if path == 'naive' and repeat >= args.naive_repeats:
+                    continue
                 with Meter(args.device) as meter:
-                    scores = run()
-                entry = row.setdefault(path, {'seconds': [], 'variant': path})
-                entry['seconds'].append(meter.seconds)
-                entry.update(forwards=counter.take(), peak_bytes=meter.peak_bytes)
-                if scores is not None:
-                    entry['scores'] = scores
-        for path in paths:
-            row[path]['best_seconds'] = min(row[path]['seconds'])
-        variants = {path: row.pop(path) for path in ('floor_single', 'floor_batched')}
-        row['floor'] = min(variants.values(), key=lambda entry: entry['best_seconds'])
-        row['floor_variants'] = {path: entry['best_seconds'] for path, entry in variants.items()}
-        row['identical_greedy_scores'] = row['naive']['scores'] == row['project']['scores']
+                    scores = paths[path]()
+                entry = row['paths'].setdefault(path, {key: [None] * args.repeats for key in ('wall', 'cpu')})
+                entry['wall'][repeat], entry['cpu'][repeat] = meter.seconds, meter.cpu_seconds
+                entry.update(forwards=counter.take(), peak_bytes=meter.peak_bytes, scores=scores)
+        summarize(row, args.clock)
         identical &= row['identical_greedy_scores']
-        row['activation_bytes'] = batch_activation_bytes(
-            model,
-            processor,
-            crops,
-            prompt,
-            min(batch_size_for(net.engine.device, net.options.batch_size), len(crops)),
-            args.device,
-        )
-        counter.take()  # that forward is no path's
-        row['naive_over_project'] = row['naive']['best_seconds'] / row['project']['best_seconds']
-        row['project_over_floor'] = row['project']['best_seconds'] / row['floor']['best_seconds']
-        row['project_peak_over_weights_plus_activations'] = (weights + row['project']['peak_bytes']) / (
-            weights + row['activation_bytes']
-        )
         report['images'].append(row)
         print(
-            f'scored {name}: naive {row["naive"]["best_seconds"]:.2f} s, project '
-            f'{row["project"]["best_seconds"]:.2f} s, floor {row["floor"]["best_seconds"]:.2f} s '
-            f'({row["floor"]["variant"]})',
+            f'scored {name} with {count} masks ({len(crops)} crops): '
+            + ', '.join(f'{path} {entry["best_seconds"]:.2f}' for path, entry in row['paths'].items())
+            + f' s; floor {row["floor"]["best_seconds"]:.2f} s; identical answers: {row["identical_greedy_scores"]}',
             flush=True,
         )
     report['identical_greedy_scores'] = identical
 
 
-def _project_scores(net, image):
+def summarize(row, clock):
+    """Best seconds (``clock``: wall or cpu) of each path; the floor of each repeat (its cheapest
+    variant) and each project path's ratio to it in the same repeat; whether every path gave
+    naive's greedy answers."""
+    paths = row['paths']
+    for entry in paths.values():
+        entry['seconds'] = entry[clock]
+        entry['best_seconds'] = min(s for s in entry['seconds'] if s is not None)
+    repeats = len(paths['naive']['seconds'])
+    floors = [min(paths[p]['seconds'][r] for p in paths if p.startswith('floor_')) for r in range(repeats)]
+    row['floor'] = {
+        'seconds': floors,
+        'best_seconds': min(floors),
+        'variant': min((p for p in paths if p.startswith('floor_')), key=lambda p: paths[p]['best_seconds']),
+    }
+    for path, entry in paths.items():
+        if path.startswith('project_'):
+            ratios = [s / f for s, f in zip(entry['seconds'], floors)]
+            entry['over_floor'] = {'best': entry['best_seconds'] / min(floors), 'per_repeat': ratios}
+    reference = paths['naive']['scores']
+    row['different_answers'] = [p for p, entry in paths.items() if entry['scores'] != reference]
+    row['identical_greedy_scores'] = not row['different_answers']
+    for entry in paths.values():
+        entry.pop('scores')
+    row['scores'] = reference
+
+
+def _project_scores(net, image, batch_size):
+    net.engine.batch_size = batch_size  # what the batch_size option sets (engines/registry.py)
     assessment = net.assess([image])[0]
     if assessment.fallbacks:
         raise RuntimeError(f'{assessment.fallbacks} greedy answers were not levels: enlarge the digit rows')
@@ -429,24 +508,55 @@ def print_tables(report):
     mb = 1 / 2**20
     print(
         f'\nScoring ({report["machine"]["device"]}; backbone {report["backbone"]["parameters"] / 1e6:.1f}M '
-        f'parameters, {report["backbone"]["weight_bytes"] * mb:.0f} MB weights; best of {report["repeats"]})'
-    )
-    segment = {row['image']: row['lean']['seconds'] for row in report['sam2'] if row['settings'] == 'paper'}
-    print(
-        f'{"image":<22}{"seg s":>6}{"crops":>6}{"naive s":>9}{"proj s":>8}{"floor s":>9}{"n/p":>6}{"p/f":>6}'
-        f'{"LM fwd n/p/f":>14}{"peak MB n/p/f":>17}{"act MB":>8}{"p/(w+a)":>9}'
+        f'parameters, {report["backbone"]["weight_bytes"] * mb:.0f} MB weights; best of {report["repeats"]} '
+        'interleaved runs; project / floor: of the best runs [lowest-highest of the runs])'
     )
     for row in report['images']:
-        fwd = '/'.join(str(row[p]['forwards']['lm']) for p in ('naive', 'project', 'floor'))
-        peak = '/'.join(f'{row[p]["peak_bytes"] * mb:.0f}' for p in ('naive', 'project', 'floor'))
-        seconds = '-' if row['image'] not in segment else f'{segment[row["image"]]:.1f}'
+        paths = row['paths']
         print(
-            f'{row["image"]:<22}{seconds:>6}{row["crops"]:>6}{row["naive"]["best_seconds"]:>9.2f}'
-            f'{row["project"]["best_seconds"]:>8.2f}{row["floor"]["best_seconds"]:>9.2f}'
-            f'{row["naive_over_project"]:>6.2f}{row["project_over_floor"]:>6.2f}{fwd:>14}{peak:>17}'
-            f'{row["activation_bytes"] * mb:>8.0f}{row["project_peak_over_weights_plus_activations"]:>9.2f}'
+            f'{row["image"]} {row["masks"]} masks, {row["crops"]} crops ({sum(row["crop_tokens"])} tokens after the '
+            f'prefix): naive {paths["naive"]["best_seconds"]:.2f} s, floor {row["floor"]["best_seconds"]:.2f} s '
+            f'({row["floor"]["variant"]}), answers identical: {row["identical_greedy_scores"]}'
         )
-    print(f'greedy scores identical (naive vs project): {report["identical_greedy_scores"]}')
+        for path, entry in paths.items():
+            line = f'  {path:<16}{entry["best_seconds"]:>8.2f} s{entry["forwards"]["lm"]:>5} LM forwards'
+            line += f'{entry["peak_bytes"] * mb:>7.0f} MB peak'
+            if 'over_floor' in entry:
+                ratios = [r for r in entry['over_floor']['per_repeat'] if r is not None]
+                line += f'  / floor {entry["over_floor"]["best"]:.2f} [{min(ratios):.2f}-{max(ratios):.2f}]'
+            print(line)
+    print(f'greedy answers identical (naive, project, floor): {report["identical_greedy_scores"]}')
+
+
+def plot(report, path):
+    """Seconds per image against the region count: one panel per image, a line per path."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(row['image'] for row in report['images']))
+    figure, axes = plt.subplots(1, len(names), figsize=(5.5 * len(names), 4.2), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        rows = [row for row in report['images'] if row['image'] == name]
+        counts = [row['masks'] for row in rows]
+        for key in rows[0]['paths']:
+            if key.startswith('floor_'):
+                continue
+            style = '-o' if key in ('naive', 'project_default') else '--.'
+            axis.plot(counts, [row['paths'][key]['best_seconds'] for row in rows], style, label=key)
+        axis.plot(counts, [row['floor']['best_seconds'] for row in rows], 'k-s', label='floor')
+        axis.set(title=name, xlabel='regions (given masks)', ylabel=f'{report["clock"]} seconds per image')
+        axis.set_xticks(counts)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle(f'{report["machine"]["device"]}, best of {report["repeats"]} interleaved runs', fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def print_sam2_tables(report):
+    mb = 1 / 2**20
     print('\nSegmentation (SAM2.1 hiera-t, random weights; seconds, encoder seconds in brackets)')
     print(
         f'{"image":<26}{"settings":>9}{"masks":>6}{"stock s":>14}{"lean s":>14}{"ratio":>7}'
@@ -475,9 +585,16 @@ def print_tables(report):
             )
 
 
+def _batch_size(text):
+    return None if text == 'default' else int(text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', type=Path, required=True, help='JSON file for all numbers')
+    parser.add_argument('--out', type=Path, help='JSON file for all numbers')
+    parser.add_argument(
+        '--from-json', nargs='+', type=Path, help='measure nothing: draw --plot from these JSON files of earlier runs'
+    )
     parser.add_argument('--device', default='cpu', help='cpu or cuda')
     parser.add_argument('--dtype', help='backbone dtype (default: float32 on the CPU, bfloat16 on a GPU)')
     parser.add_argument(
@@ -486,11 +603,46 @@ def main(argv=None):
         type=Path,
         default=[ROOT / 'examples' / n for n in ('coffee.jpg', 'chelsea.jpg', 'chelsea_noise.jpg')],
     )
-    parser.add_argument('--batch-size', type=int, help="llmiqa's batch_size (default: the preset's)")
-    parser.add_argument('--regions', type=int, default=6, help='given masks per image (plus the complement)')
-    parser.add_argument('--repeats', type=int, default=2, help='timed runs of each path and generator; the best counts')
+    parser.add_argument(
+        '--batch-sizes',
+        nargs='+',
+        type=_batch_size,
+        default=[None, 1, 4, 8],
+        help="llmiqa's batch_size for each project path; 'default' for the device's default",
+    )
+    parser.add_argument(
+        '--floor-batch-sizes',
+        nargs='+',
+        type=int,
+        default=[1, 2, 4, 8, 16],
+        help="the floor's batch sizes; the cheapest counts",
+    )
+    parser.add_argument(
+        '--regions', type=int, nargs='+', default=[6, 20, 40, 70], help='given masks per image (plus the complement)'
+    )
+    parser.add_argument('--repeats', type=int, default=3, help='timed runs of each path and generator; the best counts')
+    parser.add_argument('--naive-repeats', type=int, default=1, help='timed runs of the naive path (it is the slowest)')
+    parser.add_argument(
+        '--clock',
+        choices=('wall', 'cpu'),
+        default='wall',
+        help='the seconds compared: wall clock, or CPU time of this process (all its threads; steadier on a '
+        'busy machine with --threads 1)',
+    )
+    parser.add_argument('--threads', type=int, help="torch's CPU threads (default: torch's)")
+    parser.add_argument('--plot', type=Path, help='PNG of the seconds per image against the region count')
     parser.add_argument('--skip-sam2', action='store_true')
     args = parser.parse_args(argv)
+    if args.from_json:
+        if args.plot is None:
+            parser.error('--from-json needs --plot')
+        reports = [json.loads(path.read_text()) for path in args.from_json]
+        plot({**reports[0], 'images': [row for report in reports for row in report['images']]}, args.plot)
+        return
+    if args.out is None:
+        parser.error('--out is required unless --from-json is given')
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.dtype = args.dtype or ('float32' if args.device == 'cpu' else 'bfloat16')
     warnings.simplefilter('ignore', FutureWarning)
     for message in ("cannot import name '_C'", 'The given NumPy array is not writable'):
@@ -507,8 +659,10 @@ def main(argv=None):
             'platform': platform.platform(),
             'torch': torch.__version__,
         },
+        'load_average_start': Path('/proc/loadavg').read_text().split()[:3],
         'dtype': args.dtype,
         'repeats': args.repeats,
+        'clock': args.clock,
         'levels': LEVELS,
         'images': [],
         'sam2': [],
@@ -517,12 +671,18 @@ def main(argv=None):
     bench_scoring(args, backbone, images, report)
     if not args.skip_sam2:
         bench_sam2(args, checkpoint, images, report)
+    report['load_average_end'] = Path('/proc/loadavg').read_text().split()[:3]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     print_tables(report)
+    if report['sam2']:
+        print_sam2_tables(report)
+    if args.plot:
+        plot(report, args.plot)
+        print(f'wrote {args.plot}')
     print(f'\nwrote {args.out}')
     if not report['identical_greedy_scores'] or not all(row['identical_masks'] for row in report['sam2']):
-        sys.exit('FAILED: naive and project greedy scores, or stock and lean masks, differ')
+        sys.exit('FAILED: the greedy answers of naive, project and floor, or stock and lean masks, differ')
 
 
 if __name__ == '__main__':

@@ -42,3 +42,16 @@ class HubUnreachableError(LLMIQAError, RuntimeError):
 
 class ScoresError(LLMIQAError, ValueError):
     """Scores or human scores that cannot be correlated, quantized or plotted; the message says why."""
+
+
+class ServerError(LLMIQAError, RuntimeError):
+    """A model server did not answer (down, wrong URL, still failing after its retries); the message names
+    the URL. Transient: ``bench`` records the image as failed and scores it again when the run resumes."""
+
+
+class ServerAnswerError(LLMIQAError, ValueError):
+    """A model server answered, but not with what the score needs; the message says what was wrong."""
+
+
+class PyiqaInternalsError(LLMIQAError, RuntimeError):
+    """The installed pyiqa lacks or reshaped an internal the plugin relies on; the message names each."""

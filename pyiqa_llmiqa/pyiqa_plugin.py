@@ -4,7 +4,8 @@
 ``register()`` runs when pyiqa is imported (the start-up hook in ``pyiqa_llmiqa_autoload``, which
 has to be importable without this package), on ``import pyiqa_llmiqa`` and from pyiqa's
 ``pyiqa.archs`` entry point. It may run any number of times, in any order, also after a module
-reload. The arch is registered lazily: torch and transformers load when a metric is built.
+reload. The arch is registered lazily: torch and transformers load when a metric is built. Every
+pyiqa internal used here and in ``bench`` is checked first (``pyiqa_internals``).
 
 What the arch cannot do itself, because pyiqa keeps it from the arch, is done by wrapping
 ``pyiqa.models.inference_model.InferenceModel`` (each wrap once, marked, and a no-op for every
@@ -29,12 +30,11 @@ from typing import Any, Dict
 from pyiqa_llmiqa.config.options import OptionError, resolve_options
 from pyiqa_llmiqa.config.presets import PRESETS, preset_options
 from pyiqa_llmiqa.config.user_presets import load_user_presets
+from pyiqa_llmiqa.pyiqa_internals import INFERENCE_MODEL_KWARGS, check_pyiqa_internals
 
 ARCH_NAME = 'LLMIQA'
 ARCH_PATH = 'pyiqa_llmiqa.metric.llmiqa_arch:LLMIQA'
 BAD_PRESET_ARCH = 'LLMIQABadUserPreset'  # a user preset with an error raises it when built
-# InferenceModel's own keyword arguments: everything else it passes on to the arch.
-PYIQA_KWARGS = ('as_loss', 'loss_weight', 'loss_reduction', 'device', 'seed', 'check_input_range', 'metric_mode')
 
 
 def preset_config(name: str, builtin: bool = False) -> Dict[str, Any]:
@@ -100,7 +100,7 @@ def _check_device_first(original_init):
 
             from pyiqa_llmiqa.metric.preflight import check_device_for
 
-            arch_options = {k: v for k, v in kwargs.items() if k not in PYIQA_KWARGS}
+            arch_options = {k: v for k, v in kwargs.items() if k not in INFERENCE_MODEL_KWARGS}
             check_device_for(DEFAULT_CONFIGS[metric_name]['metric_opts'], arch_options, kwargs.get('device'))
         original_init(self, metric_name, *args, **kwargs)
 
@@ -149,6 +149,7 @@ def register() -> None:
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
     from pyiqa.utils.registry import ARCH_REGISTRY
 
+    check_pyiqa_internals()  # a pyiqa that changed what the plugin relies on: one error naming each piece
     arch_module = sys.modules.get(ARCH_PATH.split(':')[0])
     if arch_module is not None:  # already imported (or reloaded): register that class
         ARCH_REGISTRY.register(arch_module.LLMIQA, name=ARCH_NAME, override=True)

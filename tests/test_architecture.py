@@ -15,7 +15,7 @@ LAYERS = (
     ('engines',),
     ('scoring',),
     ('metric',),
-    ('pyiqa_plugin',),
+    ('pyiqa_plugin', 'pyiqa_internals'),
     ('bench',),
     ('cli', 'testing'),
 )

@@ -17,7 +17,9 @@ from pyiqa_llmiqa.config.options import LLMIQAOptions
 
 # Where masks are cached, and whether each region's mask is returned beside its score: neither
 # changes a score (the cache is keyed by image and SAM2 settings, see test_mask_cache.py).
-SCORE_NEUTRAL = {'mask_cache_dir', 'return_masks'}
+SCORE_NEUTRAL = {'mask_cache_dir', 'return_masks', 'requests_in_flight', 'request_timeout', 'request_retries'}
+# engine openai's options, which need a server to resolve a key: tests/test_openai_engine.py keys them
+SERVER_OPTIONS = {'engine', 'server_url', 'api_key_env', 'allow_insecure_http'}
 
 _names = st.text(alphabet='abcdefghijklmnopqrstuvwxyz0123456789-_', min_size=1, max_size=12)
 _descriptions = st.lists(
@@ -69,8 +71,12 @@ VALUES = {
     'mask_count_max': st.integers(1, 100),
     'mask_count_weight': st.floats(0.0, 1.0).filter(lambda v: v != 1 / 3),
     'return_masks': st.just(True),
+    # how requests reach a server (engine openai): in the options, but not in the key
+    'requests_in_flight': st.integers(1, 64).filter(lambda v: v != 8),
+    'request_timeout': st.floats(1.0, 600.0).filter(lambda v: v != 120.0),
+    'request_retries': st.integers(0, 10).filter(lambda v: v != 3),
 }
-OPTIONS = tuple(f.name for f in dataclasses.fields(LLMIQAOptions))
+OPTIONS = tuple(f.name for f in dataclasses.fields(LLMIQAOptions) if f.name not in SERVER_OPTIONS)
 # 'auto' is bfloat16 on a GPU that supports it, else float32 (README, Options)
 AUTO_DTYPE = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32'
 
@@ -80,7 +86,7 @@ def _key(augment=None, **overrides):
 
 
 def test_every_option_is_classified():
-    assert set(VALUES) == set(OPTIONS)
+    assert set(VALUES) | SERVER_OPTIONS == {f.name for f in dataclasses.fields(LLMIQAOptions)}
 
 
 @pytest.mark.parametrize('name', OPTIONS)
@@ -131,6 +137,13 @@ DOCUMENTED_DEFAULTS = {
     'mask_count_max': None,
     'mask_count_weight': 1 / 3,
     'return_masks': False,
+    'engine': 'transformers',
+    'server_url': None,
+    'api_key_env': None,
+    'allow_insecure_http': False,
+    'requests_in_flight': 8,
+    'request_timeout': 120.0,
+    'request_retries': 3,
 }
 
 

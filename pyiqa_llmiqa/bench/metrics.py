@@ -6,16 +6,25 @@ results can be found, and stale ones told apart, without loading a model.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List
 
 from pyiqa_llmiqa.common.names import close_matches
 from pyiqa_llmiqa.config.options import OptionError
 from pyiqa_llmiqa.config.presets import preset_names, resolved_options
 
-# llmiqa options that cannot change a score: where masks are cached, and whether each region's mask
-# is returned beside it. Changing them keeps finished results; every other option is in the key.
-SCORE_NEUTRAL_OPTIONS = ('mask_cache_dir', 'return_masks')
+# llmiqa options that cannot change a score: where masks are cached, whether each region's mask is
+# returned beside it, and how requests reach a server. Changing them keeps finished results; every
+# other option is in the key.
+SCORE_NEUTRAL_OPTIONS = (
+    'mask_cache_dir',
+    'return_masks',
+    'api_key_env',
+    'allow_insecure_http',
+    'requests_in_flight',
+    'request_timeout',
+    'request_retries',
+)
 
 
 @dataclass
@@ -26,6 +35,7 @@ class MetricSpec:
     options: Dict[str, Any]
     lower_better: bool
     overrides: Dict[str, Any]  # keyword arguments for pyiqa.create_metric (llmiqa only)
+    served: Dict[str, Any] = field(default_factory=dict)  # engine openai: the model the server reports
 
     @property
     def is_llmiqa(self) -> bool:
@@ -34,14 +44,19 @@ class MetricSpec:
     def key(self, augment: Dict[str, Any]) -> str:
         """A short hash of what the scores depend on: the metric, its options and the data set's
         preprocessing. For llmiqa, the ``SCORE_NEUTRAL_OPTIONS`` are left out and ``dtype`` is the
-        one it resolves to ('auto' is bfloat16 on a GPU, float32 on a CPU: not the same scores)."""
+        one it resolves to ('auto' is bfloat16 on a GPU, float32 on a CPU: not the same scores); with
+        engine openai, the options name the engine and the server's URL, and ``served`` the model the
+        server reports (its weights' path where it says, as vLLM does)."""
         options = self.options
         if self.is_llmiqa:
             from pyiqa_llmiqa.common.devices import resolve_dtype
 
             options = {name: value for name, value in options.items() if name not in SCORE_NEUTRAL_OPTIONS}
-            options['dtype'] = str(resolve_dtype(options['dtype']))
+            if options.get('engine') != 'openai':  # a server's dtype is the server's
+                options['dtype'] = str(resolve_dtype(options['dtype']))
         described = {'metric': self.name, 'options': options, 'augment': augment}
+        if self.served:
+            described['served'] = self.served
         text = json.dumps(described, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -64,6 +79,16 @@ class MetricSpec:
         return score
 
 
+def served_model(options: Dict[str, Any]) -> Dict[str, Any]:
+    """With engine openai, what the server reports about the model it serves (it must answer now); else {}."""
+    if options.get('engine') != 'openai':
+        return {}
+    from pyiqa_llmiqa.config.options import resolve_options
+    from pyiqa_llmiqa.engines.openai_server import OpenAIEngine
+
+    return OpenAIEngine(resolve_options(**options)).served
+
+
 def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
     """The spec of one metric; unknown and full-reference metrics are an ``OptionError``."""
     from pyiqa.default_model_configs import DEFAULT_CONFIGS
@@ -72,7 +97,8 @@ def metric_spec(name: str, llmiqa_overrides: Dict[str, Any]) -> MetricSpec:
 
     register()
     if name in preset_names():
-        return MetricSpec(name, resolved_options(name, **llmiqa_overrides), False, dict(llmiqa_overrides))
+        options = resolved_options(name, **llmiqa_overrides)
+        return MetricSpec(name, options, False, dict(llmiqa_overrides), served_model(options))
     if name not in DEFAULT_CONFIGS:
         close = close_matches(name, DEFAULT_CONFIGS, n=5)
         hint = f'; did you mean {", ".join(close)}?' if close else '; pyiqa.list_models() lists them'

@@ -10,6 +10,7 @@ from pyiqa_llmiqa.bench.metrics import MetricSpec
 from pyiqa_llmiqa.bench.processes import Processes
 from pyiqa_llmiqa.bench.progress import progress
 from pyiqa_llmiqa.bench.store import ResultStore
+from pyiqa_llmiqa.errors import ServerError
 from pyiqa_llmiqa.inputs.images import ImageLoadError, load_image
 
 
@@ -25,6 +26,8 @@ def score_item(score: Callable, item: Item, transform: Callable) -> dict:
         entry.update(score(transform(load_image(item.path))))
     except ImageLoadError as error:
         entry['error'] = str(error)
+    except ServerError as error:  # the server failed, not the image: a resumed run tries it again
+        entry.update(error=str(error), retry=True)
     except Exception as error:  # one image's failure is recorded; the run goes on
         entry['error'] = f'{type(error).__name__}: {error}'
     return entry
@@ -52,13 +55,14 @@ def run(
                         'options': spec.options,
                         'augment': dataset.augment,
                         'key': spec.key(dataset.augment),
+                        **({'served': spec.served} if spec.served else {}),
                     }
                 )
             processes.barrier()
             # every process shards the same list: what the main process merged, not the parts that the
             # faster processes are already appending to
             merged = store.records(with_parts=False)
-            finished = {name for name, r in merged.items() if 'score' in r or not retry_failed}
+            finished = {name for name, r in merged.items() if 'score' in r or not (retry_failed or r.get('retry'))}
             todo = [item for item in dataset.items if item.name not in finished]
             if processes.is_main:
                 print(

@@ -11,6 +11,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -47,6 +48,9 @@ SEGMENTER_KEYS = ('config', 'checkpoint')
 LEAN_GENERATOR_ARG_TYPES: Dict[str, tuple] = {'autocast_dtype': (str, type(None))}
 AUTOCAST_DTYPES = (None, 'bfloat16', 'float16')
 OWL3_MODEL_KWARGS = ('attn_implementation',)  # what mPLUG-Owl3's loader takes
+ENGINES = ('transformers', 'openai')
+SERVER_OPTIONS = ('server_url', 'api_key_env', 'allow_insecure_http')  # meaningful for engine openai only
+ENV_VAR_NAME = re.compile(r'[A-Z_][A-Z0-9_]*')
 
 
 @dataclass
@@ -59,7 +63,7 @@ class LLMIQAOptions:
     level_descriptions: Union[List[str], Tuple[str, ...], None] = None
     score_mode: str = 'greedy'
     dtype: str = 'auto'
-    batch_size: Optional[int] = None  # None: 8 on a GPU, 1 on a CPU (see batch_size_for)
+    batch_size: Optional[int] = None  # None: 8 on a GPU, 4 on a CPU (see batch_size_for)
     share_prefix: bool = True
     trust_remote_code: bool = False
     quantization: Optional[str] = None
@@ -75,6 +79,13 @@ class LLMIQAOptions:
     mask_count_max: Optional[int] = None
     mask_count_weight: float = 1 / 3
     return_masks: bool = False
+    engine: str = 'transformers'
+    server_url: Optional[str] = None
+    api_key_env: Optional[str] = None
+    allow_insecure_http: bool = False
+    requests_in_flight: int = 8
+    request_timeout: float = 120.0
+    request_retries: int = 3
 
     def __post_init__(self):
         for name, types in OPTION_TYPES.items():
@@ -105,7 +116,20 @@ def _classes(hint) -> tuple:
 
 # What each option means: `pyiqa-llmiqa options` prints it and docs/options.md is generated from it.
 OPTION_HELP = {
-    'backbone': 'hub id or local folder of an image-text-to-text model (AutoModelForImageTextToText)',
+    'backbone': 'hub id or local folder of an image-text-to-text model (AutoModelForImageTextToText); '
+    'with engine openai, the model name the server serves',
+    'engine': 'transformers: the model runs in this process; openai: an OpenAI-compatible server runs it '
+    '(vLLM, SGLang, transformers serve, a hosted API; see docs/many-gpus.md)',
+    'server_url': "engine openai: the server's base URL, e.g. http://127.0.0.1:8000/v1; images are sent "
+    'there and nowhere else',
+    'api_key_env': 'engine openai: the NAME of the environment variable that holds the API key (e.g. '
+    'OPENAI_API_KEY), never the key itself; null: no key',
+    'allow_insecure_http': 'engine openai: allow plain http:// to a host other than this machine (images '
+    'and the key travel unencrypted)',
+    'requests_in_flight': 'engine openai: requests sent at once (the server batches them)',
+    'request_timeout': 'engine openai: seconds one request may take before it is retried',
+    'request_retries': 'engine openai: retries of a request that timed out or got 429 or 5xx (with '
+    'backoff, honouring Retry-After); then the image fails',
     'standard': 'word (K = 3, 5, 7, 9), sentence (K = 7) or number (any K from 2 to 9): the prompts of '
     "the paper's appendix E",
     'levels': 'K, the number of quality levels; scores lie in [1, K]',
@@ -114,8 +138,8 @@ OPTION_HELP = {
     'score_mode': "greedy: the token greedy decoding would answer (the paper's); expectation: softmax "
     'over the K level tokens, expected level',
     'dtype': 'auto (bfloat16 on a GPU that supports it, else float32), bfloat16, float16, float32',
-    'batch_size': 'images and regions per forward pass; null: 8 on a GPU, 1 on a CPU (where a padded '
-    'batch only adds work)',
+    'batch_size': 'images and regions per forward pass, in batches of similar size; an out-of-memory '
+    'batch is halved and retried; null: 8 on a GPU, 4 on a CPU (docs/speed.md); 1 uses the least memory',
     'share_prefix': "compute the prompt's shared text prefix (template opening and standard) once and "
     'reuse its keys and values',
     'trust_remote_code': "let transformers run the model repository's own code (needed by mPLUG-Owl3)",
@@ -312,8 +336,58 @@ def _check_values(opts: LLMIQAOptions) -> None:
     if not 0 <= opts.mask_count_weight <= 1:
         bad('mask_count_weight', 'must be in [0, 1]')
     check_segmenter(opts.segmenter)
-    if is_owl3(opts.backbone):
-        _check_owl3(opts)
+    if opts.engine not in ENGINES:
+        bad('engine', f'must be one of {", ".join(ENGINES)}')
+    if opts.engine == 'openai':
+        _check_server(opts)
+    else:
+        given = [name for name in SERVER_OPTIONS if getattr(opts, name) != getattr(LLMIQAOptions, name)]
+        if given:
+            raise OptionError(f'option {given[0]!r} is for engine openai; engine is {opts.engine!r}')
+        if is_owl3(opts.backbone):
+            _check_owl3(opts)
+
+
+LOOPBACK_HOSTS = ('localhost', '127.0.0.1', '::1')
+
+
+def _check_server(opts: LLMIQAOptions) -> None:
+    """The options of engine openai: a URL to send images to, and a key's variable name (never a key)."""
+    from urllib.parse import urlsplit
+
+    if not opts.server_url:
+        raise OptionError(
+            "option 'server_url': engine openai needs the server's base URL, e.g. http://127.0.0.1:8000/v1"
+        )
+    url = urlsplit(opts.server_url)
+    if url.scheme not in ('http', 'https') or not url.hostname:
+        raise OptionError(
+            f"option 'server_url': must be an http:// or https:// URL with a host; got {opts.server_url!r}"
+        )
+    if url.username or url.password or url.query:
+        raise OptionError(
+            "option 'server_url': must not hold a user, password or query (a key belongs in the environment "
+            "variable that option 'api_key_env' names)"
+        )
+    if url.scheme == 'http' and url.hostname not in LOOPBACK_HOSTS and not opts.allow_insecure_http:
+        raise OptionError(
+            f"option 'server_url': plain http:// to {url.hostname!r}, another machine, sends the images (and any "
+            'key) unencrypted; use https://, or set allow_insecure_http=true for a network you trust'
+        )
+    if opts.api_key_env is not None and not ENV_VAR_NAME.fullmatch(opts.api_key_env):
+        # the value is not shown: a key pasted here by mistake must not reach a log
+        raise OptionError(
+            "option 'api_key_env': must be the NAME of an environment variable (capitals, digits and _, "
+            'e.g. OPENAI_API_KEY), not the key itself; the value given is not shown'
+        )
+    if opts.requests_in_flight < 1:
+        raise OptionError(f"option 'requests_in_flight': must be at least 1; got {opts.requests_in_flight!r}")
+    if not opts.request_timeout > 0:
+        raise OptionError(
+            f"option 'request_timeout': must be a positive number of seconds; got {opts.request_timeout!r}"
+        )
+    if opts.request_retries < 0:
+        raise OptionError(f"option 'request_retries': must be 0 or more; got {opts.request_retries!r}")
 
 
 def resolve_options(base: Optional[Dict[str, Any]] = None, **overrides) -> LLMIQAOptions:

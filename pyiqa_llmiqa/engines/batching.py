@@ -13,14 +13,16 @@ import torch
 from pyiqa_llmiqa.errors import LLMIQAError
 
 GPU_BATCH_SIZE = 8
+CPU_BATCH_SIZE = 4
 
 
 def batch_size_for(device: torch.device, batch_size=None) -> int:
-    """``batch_size``, or by default 8 on a GPU (batching pays) and 1 on a CPU (a padded batch only
-    adds work there: measured in benchmarks/speed.py)."""
+    """``batch_size``, or by default 8 on a GPU (batching pays) and 4 on a CPU: there, with 20 to 70
+    regions (mostly small crops, whose tokens are mostly the prompt's text), size-sorted batches of 4
+    cost least (benchmarks/speed.py, docs/speed.md)."""
     if batch_size is not None:
         return batch_size
-    return GPU_BATCH_SIZE if torch.device(device).type == 'cuda' else 1
+    return GPU_BATCH_SIZE if torch.device(device).type == 'cuda' else CPU_BATCH_SIZE
 
 
 class BatchOutOfMemoryError(LLMIQAError, torch.OutOfMemoryError):

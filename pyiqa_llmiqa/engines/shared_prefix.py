@@ -10,11 +10,12 @@ A left-padded batch ``[pads][prefix][image][question]`` is reordered to
 and the answer position stays the last one in every row.
 """
 
-import inspect
 from typing import Dict, List, Tuple
 
 import torch
 from transformers import DynamicCache
+
+from pyiqa_llmiqa.common.compat import cache_argument, returned_cache
 
 # Families whose equivalence with the plain forward pass is checked in the tests.
 SUPPORTED_MODEL_TYPES = (
@@ -41,7 +42,7 @@ class SharedPrefixForward:
     def __init__(self, model, image_token_id: int):
         self.model = model
         self.image_token_id = image_token_id
-        self.cache_argument = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
+        self.cache_argument = cache_argument(model)
         self._prefixes: Dict[tuple, List[Tuple[torch.Tensor, torch.Tensor]]] = {}
 
     def _prefix_length(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> int:
@@ -89,7 +90,7 @@ class SharedPrefixForward:
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache = output['cache'] if 'cache' in output else output['past_key_values']
+            cache = returned_cache(self.model, output)
             self._prefixes[key] = [(k, v) for k, v, *_ in cache]
         layers = self._prefixes[key]
         return DynamicCache(

@@ -58,7 +58,8 @@ def missing_downloads(options: Dict[str, Any]) -> List[Tuple[str, str]]:
     """(what, ``hf download`` arguments) of each file the options need that is not in the HF cache."""
     missing = []
     backbone = options.get('backbone')
-    if is_hub_id(backbone) and not _cached(backbone, 'config.json'):
+    in_process = options.get('engine') != 'openai'  # a server holds its own weights
+    if in_process and is_hub_id(backbone) and not _cached(backbone, 'config.json'):
         missing.append((_describe_backbone(backbone), backbone))
     segmenter = options.get('segmenter')
     if options.get('mix_grained') and isinstance(segmenter, str):
@@ -148,7 +149,12 @@ def warn_if_slow_on_cpu(options: Dict[str, Any], device) -> None:
     if device is None:
         device = default_device()
     size = BACKBONE_SIZES.get(options.get('backbone'))
-    if torch.device(device).type != 'cpu' or size is None or size[1] < LARGE_BACKBONE_GB:
+    if (
+        options.get('engine') == 'openai'
+        or torch.device(device).type != 'cpu'
+        or size is None
+        or size[1] < LARGE_BACKBONE_GB
+    ):
         return
     params, bf16_gb = size
     if options.get('dtype') in ('auto', 'float32'):  # auto is float32 on a CPU: 4 bytes per parameter
