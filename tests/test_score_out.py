@@ -221,3 +221,24 @@ def test_each_file_is_read_just_before_it_is_scored_and_the_model_built_at_the_f
     assert events == ['build', 'load a.png', 'score', 'load c.png', 'score']
     assert list(records) == list(map(str, paths))
     assert records[str(paths[0])]['error'].endswith('the file is empty')
+
+
+def test_an_image_the_server_failed_is_scored_again_on_the_next_run_without_asking(tmp_path):
+    from pyiqa_llmiqa.bench.processes import Processes
+    from pyiqa_llmiqa.errors import ServerError
+
+    Image.new('RGB', (8, 8)).save(tmp_path / 'a.png')
+    answers = iter([ServerError('http://127.0.0.1:8000: 503 Service Unavailable'), {'score': 2.0}])
+
+    def score(image):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    store = collection.collection_store(tmp_path / 'out.jsonl')
+    about = {'metric': 'm', 'key': 'k'}
+    first = collection.score_collection([tmp_path / 'a.png'], store, about, Processes(), lambda: score)
+    assert first[str(tmp_path / 'a.png')]['error'].endswith('503 Service Unavailable')
+    second = collection.score_collection([tmp_path / 'a.png'], store, about, Processes(), lambda: score)
+    assert second == {str(tmp_path / 'a.png'): {'image': str(tmp_path / 'a.png'), 'score': 2.0}}

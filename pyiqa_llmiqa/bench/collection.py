@@ -19,7 +19,7 @@ from pyiqa_llmiqa.bench.processes import Processes
 from pyiqa_llmiqa.bench.progress import progress
 from pyiqa_llmiqa.bench.store import ResultStore
 from pyiqa_llmiqa.common.printable import printable_path
-from pyiqa_llmiqa.errors import ImageLoadError, LLMIQAError
+from pyiqa_llmiqa.errors import ImageLoadError, LLMIQAError, ServerError
 from pyiqa_llmiqa.inputs.images import check_file, load_image
 
 
@@ -84,10 +84,10 @@ def score_collection(
     build: Callable[[], Callable],
     retry_failed: bool = False,
 ) -> Dict[str, dict]:
-    """Score the ``paths`` that ``store`` lacks (and, with ``retry_failed``, those that failed), this
-    process its shard; returns the merged records (main process) in ``paths`` order. ``build`` makes
-    the function from an RGB image to its record fields; it is called when a readable file comes up,
-    so a run whose files are all unreadable loads no model."""
+    """Score the ``paths`` that ``store`` lacks, those a server failed (and, with ``retry_failed``, those
+    that failed), this process its shard; returns the merged records (main process) in ``paths`` order.
+    ``build`` makes the function from an RGB image to its record fields; it is called when a readable
+    file comes up, so a run whose files are all unreadable loads no model."""
     order = [printable_path(path) for path in paths]
     if processes.is_main:
         check_settings(store, description)
@@ -96,7 +96,7 @@ def score_collection(
     processes.barrier()
     # every process shards the same list: what the main process merged, not the parts being written
     merged = store.records(with_parts=False)
-    finished = {name for name, r in merged.items() if 'score' in r or not retry_failed}
+    finished = {name for name, r in merged.items() if 'score' in r or not (retry_failed or r.get('retry'))}
     todo = [(name, path) for name, path in zip(order, paths) if name not in finished]
     if processes.is_main:
         print(
@@ -117,6 +117,8 @@ def score_collection(
                 score = score or build()
                 try:
                     entry.update(score(load_image(path)))
+                except ServerError as error:  # the server failed, not the image: a rerun tries it again
+                    entry.update(error=str(error), retry=True)
                 except Exception as error:  # one image's failure is recorded; the run goes on
                     entry['error'] = _error_text(error)
             append(entry)

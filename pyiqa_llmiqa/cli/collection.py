@@ -19,6 +19,8 @@ def score_into(paths, args) -> int:
     spec = metric_spec(args.metric, options_from_args(args))
     # the folder: where the report finds the images that were named relative to it
     description = {'metric': spec.name, 'options': spec.options, 'key': spec.key({}), 'folder': os.getcwd()}
+    if spec.served:  # engine openai: the model the server reports
+        description['served'] = spec.served
     processes = procs.start()
     metric = None
 
