@@ -97,3 +97,40 @@ def test_return_masks_adds_each_regions_mask_as_coco_rle(metric, answers, monkey
     assert record['regions'][0]['mask'] == left.mask and record['regions'][0]['bbox'] == [0, 0, 20, 40]
     monkeypatch.setattr(metric.net.options, 'return_masks', False)
     assert 'mask' not in metric.net.assess([_half_red()])[0].to_dict()['regions'][0]
+
+
+def test_each_crop_and_the_whole_image_record_the_spread_of_their_levels(metric, monkeypatch):
+    """The stand-in splits the probability: whole image (mean red 127.5) between levels 1 and K, the red
+    half all on level 2, the black complement evenly between levels 2 and 3."""
+    net = metric.net
+    levels = net.options.levels
+
+    def next_token_logits(batch, prompt):
+        logits = torch.full((len(batch), len(net.engine.tokenizer)), -1e4)
+        for row, image in enumerate(batch):
+            red = np.asarray(image)[..., 0].mean()
+            chosen = [1, levels] if 50 < red < 200 else [2] if red >= 200 else [2, 3]
+            for level in chosen:
+                logits[row, net.engine.level_ids[level - 1][0]] = 5.0
+        return logits
+
+    monkeypatch.setattr(net.engine, 'next_token_logits', next_token_logits)
+    for mode in ('greedy', 'expectation'):
+        monkeypatch.setattr(net.options, 'score_mode', mode)
+        (assessment,) = net.assess([_half_red()])
+        assert assessment.spread == pytest.approx((levels - 1) / 2)
+        assert [r.spread for r in assessment.regions] == pytest.approx([0.0, 0.5], abs=1e-6)
+        assert assessment.to_dict()['spread'] == assessment.spread
+        assert [r['spread'] for r in assessment.to_dict()['regions']] == [r.spread for r in assessment.regions]
+
+
+def test_a_record_written_before_spreads_were_recorded_still_loads():
+    from pyiqa_llmiqa.metric.assessment import Assessment
+
+    old = {
+        'score': 3.0,
+        'global_score': 3.0,
+        'regions': [{'kind': 'mask', 'bbox': [0, 0, 2, 2], 'area': 4, 'score': 3.0}],
+    }
+    assessment = Assessment.from_dict(old)
+    assert assessment.spread is None and assessment.regions[0].spread is None

@@ -45,11 +45,12 @@ def scored(photo, digit_backbone, sam2_checkpoint):
 
 
 def test_score_json_has_the_documented_keys(scored, photo):
-    assert {'image', 'score', 'global_score', 'local_score', 'n_masks', 'regions'} <= set(scored)
+    assert {'image', 'score', 'global_score', 'local_score', 'n_masks', 'regions', 'spread'} <= set(scored)
     assert scored['image'] == str(photo)
     assert scored['n_masks'] >= 1 and scored['regions']
     for region in scored['regions']:
-        assert set(region) == {'kind', 'bbox', 'area', 'score'}
+        assert set(region) == {'kind', 'bbox', 'area', 'score', 'spread'}
+        assert 0 <= region['spread'] <= (7 - 1) / 2  # a standard deviation over levels 1..7
         x, y, w, h = region['bbox']
         assert 0 <= x and 0 <= y and x + w <= 160 and y + h <= 120 and region['area'] <= w * h
 

@@ -199,3 +199,20 @@ class _BlankDecodeTokenizer:
 def test_only_tokens_in_front_of_the_digit_are_dropped():
     # the prefix token goes; the digit's own token stays, whatever its decode alone looks like
     assert level_token_ids(_BlankDecodeTokenizer(), 3) == [[101], [102], [103]]
+
+
+@pytest.mark.parametrize('mode', ['greedy', 'expectation'])
+def test_the_spread_is_the_standard_deviation_of_the_level_in_either_mode(mode):
+    from pyiqa_llmiqa.engines.base import LevelAnswers
+
+    probabilities = torch.tensor(
+        [
+            [0.5, 0.0, 0.0, 0.0, 0.5],  # the two ends: mean 3, every level 2 away
+            [0.0, 0.0, 1.0, 0.0, 0.0],  # sure of one level
+            [0.2, 0.2, 0.2, 0.2, 0.2],  # uniform around 3: variance (4 + 1 + 0 + 1 + 4) / 5 = 2
+            [0.0, 0.25, 0.75, 0.0, 0.0],  # mean 2.75: 0.25 * 0.75**2 + 0.75 * 0.25**2 = 0.1875
+        ]
+    )
+    answers = LevelAnswers(probabilities.clamp_min(1e-30).log(), torch.tensor([1, 3, 2, 3]))
+    spread = read_levels(answers, mode).spread
+    assert spread.tolist() == pytest.approx([2.0, 0.0, math.sqrt(2.0), math.sqrt(0.1875)], abs=1e-5)

@@ -50,14 +50,14 @@ def data_uri(content: bytes, mime: str) -> str:
     return f'data:{mime};base64,{base64.b64encode(content).decode("ascii")}'
 
 
-def _figure_bytes(figure, fmt: str = 'png') -> bytes:
+def figure_bytes(figure, fmt: str = 'png') -> bytes:
     buffer = io.BytesIO()
     options = {'pil_kwargs': {'quality': 85}} if fmt == 'jpeg' else {}
     figure.savefig(buffer, format=fmt, **options)
     return buffer.getvalue()
 
 
-def _img(path_or_bytes, alt: str, mime: str = 'image/png', css: str = '') -> str:
+def image_tag(path_or_bytes, alt: str, mime: str = 'image/png', css: str = '') -> str:
     content = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) else path_or_bytes
     return f'<img src="{data_uri(content, mime)}" alt="{html.escape(alt)}"{f" class={css!r}" if css else ""}>'
 
@@ -123,17 +123,23 @@ def rank_errors(scores: List[float], mos: List[float], sign_turned: bool) -> np.
 
 def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     """The image as the metric saw it, with its regions' boxes and scores; None if it cannot be read."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     from pyiqa_llmiqa.inputs.images import load_image
-    from pyiqa_llmiqa.metric.assessment import Assessment
-    from pyiqa_llmiqa.metric.explain import draw_region_boxes, region_colours
 
     try:
         image = dataset.transform()(load_image(item.path))
     except Exception:  # moved or unreadable since the run: the caption says so
         return None
+    return region_thumbnail(image, record)
+
+
+def region_thumbnail(image, record: dict) -> bytes:
+    """A JPEG of ``image`` with the regions of its stored ``record`` boxed and labelled, as ``explain`` draws them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from pyiqa_llmiqa.metric.assessment import Assessment
+    from pyiqa_llmiqa.metric.explain import draw_region_boxes, region_colours
+
     pixels = np.asarray(image.convert('RGB'))
     height, width = pixels.shape[:2]
     figure = Figure(figsize=(THUMBNAIL_INCHES, THUMBNAIL_INCHES * height / width), dpi=THUMBNAIL_DPI)
@@ -145,7 +151,7 @@ def _thumbnail(dataset: BenchDataset, item, record: dict) -> Optional[bytes]:
     draw_region_boxes(
         axes, assessment, float(height * width), region_colours(len(assessment.regions)), fontsize=6, line_width=1.2
     )
-    return _figure_bytes(figure, 'jpeg')
+    return figure_bytes(figure, 'jpeg')
 
 
 def _worst_images(metric: RunMetric, dataset: BenchDataset, row: Row, records: Dict[str, dict], count: int) -> str:
@@ -175,7 +181,7 @@ def _worst_images(metric: RunMetric, dataset: BenchDataset, row: Row, records: D
         )
         picture = _thumbnail(dataset, item, record)
         shown = (
-            _img(picture, item.name, 'image/jpeg')
+            image_tag(picture, item.name, 'image/jpeg')
             if picture
             else f'<p>image not readable at {html.escape(str(item.path))}</p>'
         )
@@ -218,8 +224,9 @@ def _distributions(metric: RunMetric, dataset: BenchDataset, records: Dict[str, 
         axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     figure.suptitle(f'{metric.name} on {dataset.name} ({len(scored)} images)', fontsize=11)
     figure.tight_layout()
-    return f'<h3>{html.escape(metric.name)} on {html.escape(dataset.name)}: masks, regions, global - local</h3>' + _img(
-        _figure_bytes(figure), f'distributions of {metric.name} on {dataset.name}', css='wide'
+    return (
+        f'<h3>{html.escape(metric.name)} on {html.escape(dataset.name)}: masks, regions, global - local</h3>'
+        + image_tag(figure_bytes(figure), f'distributions of {metric.name} on {dataset.name}', css='wide')
     )
 
 
@@ -287,14 +294,14 @@ def write_html(
                 'ceiling',
                 'Ceiling of K-level scoring',
                 f'<p class="note">The best (SRCC + PLCC) / 2 any scorer answering one of K integers can reach '
-                f'on each data set ({html.escape(rule)}).</p>' + _img(ceiling_png, 'ceiling', css='wide'),
+                f'on each data set ({html.escape(rule)}).</p>' + image_tag(ceiling_png, 'ceiling', css='wide'),
             )
         )
     scatters = []
     for r in rows:
         path = out / f'scatter_{r.metric}_{r.dataset}.png'
         if path.is_file():
-            scatters.append(f'<figure>{_img(path, f"{r.metric} on {r.dataset}")}</figure>')
+            scatters.append(f'<figure>{image_tag(path, f"{r.metric} on {r.dataset}")}</figure>')
     sections.append(('scatter', 'Scores against MOS', f'<div class="grid">{"".join(scatters)}</div>'))
     llmiqa = [m for m in metrics if m.is_llmiqa]
     if llmiqa:

@@ -5,11 +5,10 @@ import sys
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from tqdm import tqdm
-
 from pyiqa_llmiqa.bench.datasets import BenchDataset, Item
 from pyiqa_llmiqa.bench.metrics import MetricSpec
 from pyiqa_llmiqa.bench.processes import Processes
+from pyiqa_llmiqa.bench.progress import progress
 from pyiqa_llmiqa.bench.store import ResultStore
 from pyiqa_llmiqa.errors import ServerError
 from pyiqa_llmiqa.inputs.images import ImageLoadError, load_image
@@ -78,13 +77,7 @@ def run(
                 failed = 0
                 with (
                     store.appender(processes.rank) as append,
-                    tqdm(
-                        mine,
-                        desc=f'{spec.name} on {dataset.name}',
-                        unit='img',
-                        dynamic_ncols=True,
-                        disable=not processes.is_main,
-                    ) as bar,
+                    progress(mine, f'{spec.name} on {dataset.name}', processes.is_main) as bar,
                 ):
                     for item in bar:
                         entry = score_item(score, item, transform)

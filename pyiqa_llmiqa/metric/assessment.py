@@ -13,6 +13,7 @@ class RegionScore:
     area: int
     score: float
     mask: Optional[dict] = None  # COCO RLE, when masks are requested
+    spread: Optional[float] = None  # standard deviation of the crop's level distribution (None: older record)
 
 
 @dataclass
@@ -27,13 +28,15 @@ class Assessment:
     regions: List[RegionScore] = field(default_factory=list)
     fallbacks: int = 0  # greedy answers that were not a level (global image and regions)
     note: str = ''
+    spread: Optional[float] = None  # the same for the whole image's answer: how unsure the model was of it
 
     def to_dict(self) -> dict:
         record = asdict(self)
         for region in record['regions']:
             region['bbox'] = list(region['bbox'])
-            if region['mask'] is None:
-                del region['mask']
+            for optional in ('mask', 'spread'):  # absent rather than null, as before they were recorded
+                if region[optional] is None:
+                    del region[optional]
         return record
 
     @classmethod

@@ -78,9 +78,10 @@ class LLMIQA(nn.Module):
         return SAM2Segmenter(self.options.segmenter, self.options.mask_generator, self.options.mask_cache_dir)
 
     def score_crops(self, crops: Sequence[Image.Image]):
-        """Levels of many images or crops, by the engine and the score mode. Returns (scores, fallback)."""
+        """Levels of many images or crops, by the engine and the score mode. Returns (scores, fallback,
+        spread)."""
         reading = read_levels(self.engine.answer(crops), self.options.score_mode)
-        return reading.scores.tolist(), reading.fallback.tolist()
+        return reading.scores.tolist(), reading.fallback.tolist(), reading.spread.tolist()
 
     def plan(self, images: Sequence[Image.Image]) -> List[ImagePlan]:
         """Segment each image and choose its regions; the crops follow one another in image order."""
@@ -105,11 +106,13 @@ class LLMIQA(nn.Module):
         crops: List[Image.Image] = []
         for plan in plans:
             crops += [fit_pixels(plan.image), *(crop(plan.image, region) for region in plan.regions)]
-        scores, fallback = self.score_crops(crops)
+        scores, fallback, spread = self.score_crops(crops)
         self.fallback_count += sum(fallback)
-        return [self._assessment(p, scores, fallback) for p in plans]
+        return [self._assessment(p, scores, fallback, spread) for p in plans]
 
-    def _assessment(self, plan: ImagePlan, scores: List[float], fallback: List[bool]) -> Assessment:
+    def _assessment(
+        self, plan: ImagePlan, scores: List[float], fallback: List[bool], spread: List[float]
+    ) -> Assessment:
         """The fused scores of one planned image, from the scores of all crops."""
         opts = self.options
         global_score, region_scores = scores[plan.global_index], scores[plan.region_indices]
@@ -124,7 +127,8 @@ class LLMIQA(nn.Module):
             mask_count_weight=opts.mask_count_weight,
         )
         details = [
-            RegionScore(r.kind, r.bbox, r.area, s, self._mask_record(r)) for r, s in zip(plan.regions, region_scores)
+            RegionScore(r.kind, r.bbox, r.area, s, self._mask_record(r), d)
+            for r, s, d in zip(plan.regions, region_scores, spread[plan.region_indices])
         ]
         note = (
             'no region was large enough: scored on the whole image alone'
@@ -140,6 +144,7 @@ class LLMIQA(nn.Module):
             regions=details,
             fallbacks=int(sum(fallback[plan.crops])),
             note=note,
+            spread=spread[plan.global_index],
         )
 
     def _mask_record(self, region: Region):

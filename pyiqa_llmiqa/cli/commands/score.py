@@ -1,5 +1,11 @@
-"""`pyiqa-llmiqa score PATH...`: score image files and folders, one line (or JSON object) each."""
+"""pyiqa-llmiqa score PATH...: score image files and folders, one line (or JSON object) each.
 
+With --out FILE.jsonl, one record per image goes to FILE as it is scored (the fields of --json, or
+the error of a failed image); rerunning the same command scores only what FILE lacks, and a summary
+ends the run. For several processes: torchrun --nproc_per_node N -m pyiqa_llmiqa.cli.main score ...
+"""
+
+import argparse
 import json
 import sys
 
@@ -11,9 +17,22 @@ from pyiqa_llmiqa.errors import ImageLoadError
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser('score', help='score image files and folders')
+    parser = subparsers.add_parser(
+        'score',
+        help='score image files and folders',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument('paths', nargs='+', help='image files or folders (searched recursively)')
     parser.add_argument('--json', action='store_true', help='one JSON object per image, with the regions')
+    parser.add_argument(
+        '--out',
+        metavar='FILE.jsonl',
+        help='write one record per image to FILE as it is scored; a rerun scores only what FILE lacks',
+    )
+    parser.add_argument(
+        '--retry-failed', action='store_true', help='with --out: score again the images that failed before'
+    )
     add_metric_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -33,6 +52,10 @@ def run(args) -> int:
     if not paths:
         print(f'error: no image files in {" ".join(map(printable_path, args.paths))}', file=sys.stderr)
         return 2
+    if args.out:
+        from pyiqa_llmiqa.cli.collection import score_into
+
+        return score_into(paths, args)
     failed = 0
     readable = []
     for path in paths:  # paths that cannot be images fail before the model loads
