@@ -131,3 +131,18 @@ def ascii_locale():
         yield
     finally:
         locale.setlocale(locale.LC_CTYPE, before)
+
+
+@pytest.fixture
+def chromium():
+    """Headless Chromium for the reports' browser tests: a skip where it is missing, a failure under CI
+    (which installs it)."""
+    from pyiqa_llmiqa.testing.browser import find_chromium
+
+    found = find_chromium()
+    if found is None:
+        message = 'Chromium is not installed (Debian: apt-get install chromium); the browser test needs it'
+        if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found

@@ -14,7 +14,7 @@ from PIL import Image
 from pyiqa_llmiqa.bench.collection import collection_store
 from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
-from pyiqa_llmiqa.testing.browser import find_chromium, visit_page
+from pyiqa_llmiqa.testing.browser import visit_page
 
 # name -> (score, spread of the whole image's answer)
 SCORED = {
@@ -120,13 +120,7 @@ def test_every_listed_image_is_drawn_with_its_regions_and_the_failures_say_why(b
     assert '"score_mode": "expectation"' in text
 
 
-def test_the_page_in_a_real_browser(built):
-    chromium = find_chromium()
-    if chromium is None:
-        message = 'Chromium is not installed (Debian: apt-get install chromium); the browser test needs it'
-        if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
-            pytest.fail(message)
-        pytest.skip(message)
+def test_the_page_in_a_real_browser(built, chromium):
     images = '[...document.images].map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight])'
     visit = visit_page(built, {'images': images}, chromium=chromium)
     assert visit.console_errors == [] and visit.failed_requests == []

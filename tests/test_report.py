@@ -5,7 +5,6 @@ import csv
 import html.parser
 import io
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pyiqa_llmiqa.bench.metrics import MetricSpec, metric_specs
 from pyiqa_llmiqa.bench.runner import result_store
 from pyiqa_llmiqa.cli import main as cli
 from pyiqa_llmiqa.metric.assessment import Assessment, RegionScore
-from pyiqa_llmiqa.testing.browser import find_chromium, visit_page
+from pyiqa_llmiqa.testing.browser import visit_page
 
 # data set -> (MOS, llmiqa scores, piqe scores); piqe is lower-better, so its figures use -score.
 SHAPES_MOS = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -332,13 +331,7 @@ def test_report_is_one_file_with_the_worst_ranked_images_failures_and_options(bu
     assert BROKEN_REASON in text and '"score_mode": "greedy"' in text
 
 
-def _visit(report):
-    chromium = find_chromium()
-    if chromium is None:
-        message = 'Chromium is not installed (Debian: apt-get install chromium); the browser test needs it'
-        if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
-            pytest.fail(message)
-        pytest.skip(message)
+def _visit(report, chromium):
     cells = (
         '[...document.querySelectorAll("td[data-figure]")].map(td => '
         '[td.closest("table").id, td.dataset.metric, td.dataset.dataset, td.dataset.figure, td.textContent])'
@@ -347,8 +340,8 @@ def _visit(report):
     return visit_page(report, {'cells': cells, 'images': images}, chromium=chromium)
 
 
-def test_report_in_a_real_browser(built):
-    visit = _visit(built / 'report.html')
+def test_report_in_a_real_browser(built, chromium):
+    visit = _visit(built / 'report.html', chromium)
     assert visit.console_errors == [] and visit.failed_requests == []
     outside = [url[:80] for url in visit.requests if not url.startswith(('file:', 'data:'))]
     assert outside == []
